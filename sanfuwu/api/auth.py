@@ -1,0 +1,30 @@
+"""API authentication: bearer tokens (hash stored) or the Django session (with CSRF)."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from ninja.security import HttpBearer, django_auth
+
+from sanfuwu.orgs.models import ApiToken, hash_token
+
+
+class TokenAuth(HttpBearer):
+    openapi_scheme = "bearer"
+
+    def authenticate(self, request, token: str):
+        row = (
+            ApiToken.objects.select_related("user")
+            .filter(key_hash=hash_token(token), revoked_at__isnull=True, user__is_active=True)
+            .first()
+        )
+        if row is None:
+            return None
+        now = timezone.now()
+        # write at most once a minute so reads do not become writes
+        if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+            ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
+        request.user = row.user
+        return row.user
+
+
+AUTH = [TokenAuth(), django_auth]

@@ -1,0 +1,69 @@
+"""The JSON API (django-ninja). OpenAPI document at /api/openapi.json, docs at /api/docs."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from sanfuwu.core.errors import DomainError
+from sanfuwu.demands.workflow import TransitionError
+
+from .auth import AUTH
+from .demands import public_router
+from .demands import router as demands_router
+from .reference import router as reference_router
+
+api = NinjaAPI(
+    title="sanfuwu 三服务 API",
+    version="1",
+    description="诉求闭环（可报、可办、可查、可督、可评）的开放接口。错误统一为 {code, message, field}。",
+    auth=AUTH,
+    urls_namespace="api",
+)
+
+
+def _error(request, status: int, code: str, message: str, field: str | None = None, **extra):
+    body = {"code": code, "message": message, "field": field, **extra}
+    return api.create_response(request, body, status=status)
+
+
+@api.exception_handler(DomainError)
+def on_domain_error(request, exc: DomainError):
+    return _error(request, exc.status, exc.code, exc.message, exc.field)
+
+
+@api.exception_handler(TransitionError)
+def on_transition_error(request, exc: TransitionError):
+    return _error(request, exc.status, exc.code, exc.message, exc.field)
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request, exc: ValidationError):
+    errors = exc.errors
+    first = errors[0] if errors else {}
+    loc = [str(p) for p in first.get("loc", []) if p not in ("body", "query", "path", "payload")]
+    field = ".".join(loc) or None
+    message = f"{field or '请求'}：{first.get('msg', '格式错误')}"
+    return _error(request, 422, "invalid", message, field, errors=errors)
+
+
+@api.exception_handler(AuthenticationError)
+def on_auth_error(request, exc):
+    return _error(request, 401, "unauthorized", "需要登录或有效的接口令牌")
+
+
+@api.exception_handler(Http404)
+def on_not_found(request, exc):
+    return _error(request, 404, "not_found", "资源不存在")
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request, exc: HttpError):
+    code = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+    return _error(request, exc.status_code, code.get(exc.status_code, "error"), str(exc))
+
+
+api.add_router("/", reference_router)
+api.add_router("/demands", demands_router)
+api.add_router("/public", public_router)

@@ -1,0 +1,43 @@
+"""Mark overdue demands (超期), once per SLA cycle. Run from cron/a timer, or with --loop."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections
+
+from sanfuwu.demands.services import sweep_deadlines
+
+
+class Command(BaseCommand):
+    help = "Sweep working-day deadlines: record overdue and late-signing demands exactly once."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--loop", action="store_true", help="keep sweeping every --interval s")
+        parser.add_argument(
+            "--interval", type=int, default=settings.SANFUWU["SWEEP_INTERVAL_SECONDS"]
+        )
+
+    def handle(self, *args, loop: bool, interval: int, **options):
+        stop = False
+
+        def _stop(*_):
+            nonlocal stop
+            stop = True
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+        while True:
+            result = sweep_deadlines()
+            if result.overdue or result.sign_overdue or not loop:
+                self.stdout.write(f"超期 {result.overdue}，签收超时 {result.sign_overdue}")
+            if not loop:
+                return
+            close_old_connections()
+            for _ in range(max(1, interval)):
+                if stop:
+                    return
+                time.sleep(1)

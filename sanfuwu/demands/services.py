@@ -1,0 +1,1146 @@
+"""Writes of the closed loop: one function per transition (派单→接单→办理→答复→回访→销号).
+
+Each function runs in one transaction: it locks the demand row, asks ``workflow.py``
+whether the actor may fire the transition from the current state, changes the row, and
+writes exactly one ``DemandEvent``. Notifications are scheduled after commit.
+This module is the only code that assigns ``Demand.state``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from sanfuwu.core import clock
+from sanfuwu.core.errors import Conflict, InvalidInput
+from sanfuwu.directory.models import Enterprise, Resident
+from sanfuwu.directory.validators import validate_id_number, validate_mobile_or_phone
+from sanfuwu.orgs.models import Unit, UnitKind, User
+from sanfuwu.orgs.roles import INTAKE_ROLES, Role
+from sanfuwu.orgs.selectors import user_scope
+
+from . import sla
+from .access import actors_for
+from .models import (
+    BODY_MAX,
+    REASON_MAX,
+    TITLE_MAX,
+    Category,
+    Channel,
+    Demand,
+    DemandEvent,
+    DemandParty,
+    Escalation,
+    ExtensionRequest,
+    ExtensionStatus,
+    Kind,
+    Level,
+    PartyRole,
+    Rating,
+    RatingValue,
+    RatingVia,
+    Reply,
+    ReturnReason,
+    Revisit,
+)
+from .workflow import CLOCK_STATES, Actor, State, Transition, check_transition
+
+# ---------------------------------------------------------------------------------------------
+# checks at the edge (check_… raise InvalidInput naming the field)
+
+
+def check_text(value: Any, *, field: str, max_length: int, required: bool = True) -> str:
+    text = (value or "").strip() if isinstance(value, str) or value is None else None
+    if text is None:
+        raise InvalidInput(f"{field} 必须是文本", field=field)
+    if required and not text:
+        raise InvalidInput(f"{field} 不能为空", field=field)
+    if len(text) > max_length:
+        raise InvalidInput(f"{field} 超过 {max_length} 字的上限（{len(text)} 字）", field=field)
+    return text
+
+
+def check_choice(value: Any, choices: type, *, field: str) -> str:
+    if value not in choices.values:
+        allowed = "、".join(f"{v}（{label}）" for v, label in choices.choices)
+        raise InvalidInput(f"{field} 的值“{value}”无效，可选：{allowed}", field=field)
+    return str(value)
+
+
+def check_category(value: Category | int | str | None, *, field: str = "category") -> Category:
+    if isinstance(value, Category):
+        category = value
+    else:
+        qs = Category.objects.filter(is_active=True)
+        found = None
+        if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+            found = qs.filter(pk=int(value)).first()
+        elif isinstance(value, str) and value.strip():
+            found = qs.filter(path=value.strip()).first()
+        if found is None:
+            raise InvalidInput(f"未知的分类：{value}", field=field)
+        category = found
+    if not category.is_active:
+        raise InvalidInput(f"分类“{category.path}”已停用", field=field)
+    return category
+
+
+def check_unit(value: Unit | int | str | None, *, field: str = "unit") -> Unit:
+    if isinstance(value, Unit):
+        unit: Unit | None = value
+    elif isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+        unit = Unit.objects.filter(pk=int(value), is_active=True).first()
+    elif isinstance(value, str) and value.strip():
+        unit = Unit.objects.filter(code=value.strip(), is_active=True).first()
+    else:
+        unit = None
+    if unit is None or not unit.is_active:
+        raise InvalidInput(f"未知的单位：{value}", field=field)
+    return unit
+
+
+def check_future(value: datetime | None, *, field: str, now: datetime) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise InvalidInput(f"{field} 必须带时区", field=field)
+    if value <= now:
+        raise InvalidInput(f"{field} 不能早于当前时间", field=field)
+    return value
+
+
+def _validated(validator, value: str, *, field: str) -> str:
+    try:
+        return validator(value) or value
+    except ValidationError as exc:
+        raise InvalidInput("；".join(exc.messages), field=field) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# the machinery shared by every transition
+
+
+def _lock(demand: Demand | int) -> Demand:
+    pk = demand.pk if isinstance(demand, Demand) else int(demand)
+    # select_for_update locks the row on PostgreSQL; on SQLite the IMMEDIATE transaction
+    # already holds the write lock.
+    return (
+        Demand.objects.select_for_update(of=("self",))
+        .select_related("dispatch_unit", "lead_unit", "category")
+        .get(pk=pk)
+    )
+
+
+def _check(demand: Demand, name: str, by: User | None, extra: Iterable[str] = ()) -> Transition:
+    actors = set(extra)
+    if by is not None:
+        actors |= actors_for(by, demand)
+    return check_transition(name, state=demand.state, actors=actors)
+
+
+def _record(
+    demand: Demand,
+    transition: Transition | str,
+    *,
+    by: User | None,
+    actor_label: str = "",
+    note: str = "",
+    data: dict[str, Any] | None = None,
+    once_key: str | None = None,
+    from_state: str | None = None,
+) -> DemandEvent:
+    name = transition.name if isinstance(transition, Transition) else transition
+    now = clock.now()
+    event = DemandEvent.objects.create(
+        demand=demand,
+        action=name,
+        actor=by,
+        actor_label=actor_label or (str(by) if by else ""),
+        from_state=from_state if from_state is not None else demand.state,
+        to_state=demand.state,
+        note=note,
+        data=data or {},
+        once_key=once_key,
+        created_at=now,
+    )
+    from .tasks import schedule_event_notifications
+
+    transaction.on_commit(lambda: schedule_event_notifications(event.pk))
+    return event
+
+
+def _apply(
+    demand: Demand,
+    transition: Transition,
+    *,
+    by: User | None,
+    actor_label: str = "",
+    note: str = "",
+    data: dict[str, Any] | None = None,
+) -> DemandEvent:
+    """Move the demand along `transition`, save it and write its event."""
+    before = demand.state
+    if transition.target is not None:
+        demand.state = transition.target
+    demand.updated_at = clock.now()
+    demand.save()
+    return _record(
+        demand,
+        transition,
+        by=by,
+        actor_label=actor_label,
+        note=note,
+        data=data,
+        from_state=before,
+    )
+
+
+def _start_clock(demand: Demand, *, working_days: int, due_at: datetime | None = None) -> None:
+    """Start a new SLA cycle (派单, 改派, 重办): the overdue sweep fires once per cycle."""
+    now = clock.now()
+    demand.sla_cycle += 1
+    demand.sla_started_at = now
+    demand.sla_working_days = working_days
+    demand.due_at = due_at or sla.add_working_days(now, working_days)
+    demand.warn_at = sla.warn_at(now, demand.due_at)
+
+
+def _pause_clock(demand: Demand) -> None:
+    demand.due_at = None
+    demand.warn_at = None
+    demand.sign_due_at = None
+
+
+def _retire_parties(demand: Demand, roles: Sequence[str] = (PartyRole.LEAD, PartyRole.CO)) -> None:
+    """The earlier units keep read-only access: their rows become FORMER."""
+    for party in list(demand.parties.filter(role__in=roles)):
+        if demand.parties.filter(unit_id=party.unit_id, role=PartyRole.FORMER).exists():
+            party.delete()
+        else:
+            party.role = PartyRole.FORMER
+            party.active = False
+            party.save(update_fields=["role", "active"])
+
+
+def _set_handling_units(demand: Demand, lead: Unit, co_units: Sequence[Unit]) -> None:
+    now = clock.now()
+    demand.lead_unit = lead
+    demand.handler = None
+    DemandParty.objects.create(demand=demand, unit=lead, role=PartyRole.LEAD, created_at=now)
+    for unit in co_units:
+        DemandParty.objects.create(demand=demand, unit=unit, role=PartyRole.CO, created_at=now)
+
+
+def _check_handling_units(
+    dispatch_unit: Unit, lead_unit: Any, co_units: Iterable[Any]
+) -> tuple[Unit, list[Unit]]:
+    lead = check_unit(lead_unit, field="lead_unit")
+    if not lead.path.startswith(dispatch_unit.path):
+        raise InvalidInput(
+            f"主办单位“{lead.name}”不在派单单位“{dispatch_unit.name}”的辖区内", field="lead_unit"
+        )
+    co: list[Unit] = []
+    for raw in co_units:
+        unit = check_unit(raw, field="co_units")
+        if unit.pk == lead.pk or unit in co:
+            raise InvalidInput(f"协办单位“{unit.name}”重复", field="co_units")
+        if not unit.path.startswith(dispatch_unit.path):
+            raise InvalidInput(f"协办单位“{unit.name}”不在辖区内", field="co_units")
+        co.append(unit)
+    return lead, co
+
+
+def _round(demand: Demand) -> int:
+    return demand.reopen_count + 1
+
+
+# ---------------------------------------------------------------------------------------------
+# intake (可报)
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    demand: Demand
+    created: bool
+
+
+def default_dispatch_unit(*, by: User | None, community: Unit | None) -> Unit:
+    """The 三服务办 that triages: the user's own dispatching unit, else the street of the
+    community, else the district root."""
+    scope = user_scope(by)
+    dispatcher_units = scope.unit_ids([Role.DISPATCHER])
+    if dispatcher_units:
+        return Unit.objects.filter(pk__in=dispatcher_units).order_by("depth", "path").first()  # type: ignore[return-value]
+    start: Unit | None = community
+    if start is None and scope.user_id is not None:
+        unit_ids = scope.unit_ids()
+        start = (
+            Unit.objects.filter(pk__in=unit_ids).order_by("-depth").first() if unit_ids else None
+        )
+    if start is not None:
+        for unit in [start, *reversed(start.get_ancestors())]:
+            if unit.kind in (UnitKind.STREET, UnitKind.DISTRICT):
+                return unit
+    root = Unit.get_first_root_node()
+    if root is None:
+        raise InvalidInput("系统尚未配置单位", field="dispatch_unit")
+    return root
+
+
+def demand_submit(
+    *,
+    by: User | None,
+    title: str,
+    body: str,
+    kind: str,
+    channel: str,
+    source: str = "",
+    category: Category | int | str | None = None,
+    contact_name: str = "",
+    contact_phone: str = "",
+    contact_id_number: str = "",
+    enterprise: Enterprise | None = None,
+    resident: Resident | None = None,
+    community: Unit | int | str | None = None,
+    dispatch_unit: Unit | int | str | None = None,
+    confidential: bool = False,
+    publish_consent: bool = False,
+    address: str = "",
+    latitude: Decimal | float | None = None,
+    longitude: Decimal | float | None = None,
+    client_key: str | None = None,
+) -> SubmitResult:
+    """可报 — a demand enters the loop (submitted, waiting for triage).
+
+    Idempotent: the same `client_key` from the same submitter returns the first demand.
+    """
+    title = check_text(title, field="title", max_length=TITLE_MAX)
+    body = check_text(body, field="body", max_length=BODY_MAX)
+    kind = check_choice(kind, Kind, field="kind")
+    channel = check_choice(channel, Channel, field="channel")
+    source = check_text(source, field="source", max_length=100, required=False)
+    contact_name = check_text(contact_name, field="contact_name", max_length=50, required=False)
+    contact_phone = (contact_phone or "").strip()
+    if contact_phone:
+        contact_phone = _validated(validate_mobile_or_phone, contact_phone, field="contact_phone")
+    contact_id_number = (contact_id_number or "").strip()
+    if contact_id_number:
+        contact_id_number = _validated(
+            validate_id_number, contact_id_number, field="contact_id_number"
+        )
+    address = check_text(address, field="address", max_length=300, required=False)
+    cat = check_category(category) if category not in (None, "") else None
+    comm = check_unit(community, field="community") if community not in (None, "") else None
+    if comm is not None and not comm.is_grassroots:
+        raise InvalidInput(f"“{comm.name}”不是村社", field="community")
+    for name, value, low, high in (
+        ("latitude", latitude, -90, 90),
+        ("longitude", longitude, -180, 180),
+    ):
+        if value is not None and not (low <= float(value) <= high):
+            raise InvalidInput(f"{name} 超出范围", field=name)
+
+    scope = user_scope(by)
+    staff_intake = bool(scope.unit_ids(INTAKE_ROLES)) or scope.is_admin
+    if by is not None and not staff_intake and channel not in (Channel.PORTAL, Channel.API):
+        raise InvalidInput("服务对象只能通过政企直通车提交诉求", field="channel")
+    if dispatch_unit not in (None, ""):
+        disp = check_unit(dispatch_unit, field="dispatch_unit")
+    else:
+        disp = default_dispatch_unit(by=by, community=comm)
+
+    key = None
+    if client_key:
+        client_key = check_text(client_key, field="client_key", max_length=120)
+        owner = f"u{by.pk}" if by is not None else f"s:{source}"
+        key = f"{owner}:{client_key}"
+        existing = Demand.objects.filter(client_key=key).first()
+        if existing is not None:
+            return SubmitResult(existing, False)
+
+    now = clock.now()
+    submitter = by if by is not None and not staff_intake else None
+    try:
+        with transaction.atomic():
+            demand = Demand(
+                title=title,
+                body=body,
+                kind=kind,
+                channel=channel,
+                source=source,
+                category=cat,
+                submitter=submitter,
+                recorded_by=by if staff_intake else None,
+                contact_name=contact_name,
+                contact_phone=contact_phone,
+                contact_id_number=contact_id_number,
+                enterprise=enterprise,
+                resident=resident,
+                community=comm,
+                dispatch_unit=disp,
+                confidential=bool(confidential),
+                publish_consent=bool(publish_consent),
+                address=address,
+                latitude=Decimal(str(latitude)) if latitude is not None else None,
+                longitude=Decimal(str(longitude)) if longitude is not None else None,
+                client_key=key,
+                created_at=now,
+                updated_at=now,
+            )
+            demand.save()
+            DemandParty.objects.create(
+                demand=demand, unit=disp, role=PartyRole.DISPATCH, created_at=now
+            )
+            _record(
+                demand,
+                "submit",
+                by=by,
+                actor_label=source,
+                from_state="",
+                data={"channel": channel},
+            )
+    except IntegrityError:
+        if key is None:
+            raise
+        # a concurrent submit with the same key won the race: return its demand
+        existing = Demand.objects.filter(client_key=key).first()
+        if existing is None:
+            raise
+        return SubmitResult(existing, False)
+    return SubmitResult(demand, True)
+
+
+# ---------------------------------------------------------------------------------------------
+# triage (分拣) and dispatch (派单)
+
+
+def _classify_fields(demand: Demand, *, category: Any, kind: Any, level: Any) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    if category not in (None, ""):
+        cat = check_category(category)
+        if demand.category_id != cat.pk:
+            changes["category"] = cat.path
+        demand.category = cat
+    if kind not in (None, ""):
+        kind = check_choice(kind, Kind, field="kind")
+        if demand.kind != kind:
+            changes["kind"] = kind
+        demand.kind = kind
+    if level not in (None, ""):
+        level = check_choice(level, Level, field="level")
+        if demand.level != level:
+            changes["level"] = level
+        demand.level = level
+    return changes
+
+
+@transaction.atomic
+def demand_classify(
+    *, demand: Demand | int, by: User, category: Any = None, kind: Any = None, level: Any = None
+) -> Demand:
+    """分拣 — the dispatcher sets category, kind (咨询/求助/…) and level (本职/提交上级/疑难)."""
+    d = _lock(demand)
+    t = _check(d, "classify", by)
+    changes = _classify_fields(d, category=category, kind=kind, level=level)
+    _apply(d, t, by=by, data=changes)
+    return d
+
+
+@transaction.atomic
+def demand_dispatch(
+    *,
+    demand: Demand | int,
+    by: User,
+    lead_unit: Unit | int | str,
+    co_units: Sequence[Unit | int | str] = (),
+    category: Any = None,
+    kind: Any = None,
+    level: Any = None,
+    due_at: datetime | None = None,
+    note: str = "",
+) -> Demand:
+    """派单 — send the demand to a lead unit (主办) and optional co-units (协办); the signing
+    and handling clocks start."""
+    d = _lock(demand)
+    t = _check(d, "dispatch", by)
+    note = check_text(note, field="note", max_length=REASON_MAX, required=False)
+    changes = _classify_fields(d, category=category, kind=kind, level=level)
+    if d.category_id is None:
+        raise InvalidInput("派单前必须选择分类", field="category")
+    if not d.level:
+        d.level = Level.OWN
+    due_at = check_future(due_at, field="due_at", now=clock.now())
+    lead, co = _check_handling_units(d.dispatch_unit, lead_unit, co_units)
+    _set_handling_units(d, lead, co)
+    _start_clock(d, working_days=sla.handling_days_for(d.kind), due_at=due_at)
+    d.sign_due_at = sla.add_working_days(clock.now(), sla.sign_days())
+    d.dispatched_at = clock.now()
+    _apply(
+        d,
+        t,
+        by=by,
+        note=note,
+        data={**changes, "lead_unit": lead.name, "co_units": [u.name for u in co]},
+    )
+    return d
+
+
+@transaction.atomic
+def demand_answer_directly(
+    *, demand: Demand | int, by: User, text: str, category: Any = None, kind: Any = None
+) -> Demand:
+    """直接答复 — the dispatcher answers on the spot (typical for 咨询)."""
+    d = _lock(demand)
+    t = _check(d, "answer_directly", by)
+    text = check_text(text, field="text", max_length=BODY_MAX)
+    _classify_fields(d, category=category, kind=kind, level=None)
+    now = clock.now()
+    Reply.objects.create(
+        demand=d,
+        round=_round(d),
+        text=text,
+        author=by,
+        approved_by=by,
+        approved_at=now,
+        created_at=now,
+    )
+    d.replied_at = now
+    _apply(d, t, by=by, note=text)
+    return d
+
+
+@transaction.atomic
+def demand_reject(*, demand: Demand | int, by: User, reason: str) -> Demand:
+    """不予受理 — refused at triage, with a reason the supervisors see."""
+    d = _lock(demand)
+    t = _check(d, "reject", by)
+    reason = check_text(reason, field="reason", max_length=REASON_MAX)
+    d.closed_at = clock.now()
+    _apply(d, t, by=by, note=reason)
+    return d
+
+
+@transaction.atomic
+def demand_merge(*, demand: Demand | int, by: User, into: Demand | int) -> Demand:
+    """并单 — a duplicate is merged into an existing open demand."""
+    d = _lock(demand)
+    t = _check(d, "merge", by)
+    into_pk = into.pk if isinstance(into, Demand) else int(into)
+    if into_pk == d.pk:
+        raise InvalidInput("不能并入自身", field="into")
+    target = Demand.objects.select_for_update(of=("self",)).filter(pk=into_pk).first()
+    if target is None or target.state in (State.MERGED, State.REJECTED, State.WITHDRAWN):
+        raise InvalidInput(f"目标诉求 #{into_pk} 不存在或不能并入", field="into")
+    d.merged_into = target
+    d.closed_at = clock.now()
+    _apply(d, t, by=by, data={"into": target.pk})
+    _record(target, "merge_received", by=by, data={"from": d.pk})
+    return d
+
+
+# ---------------------------------------------------------------------------------------------
+# the unit: sign (签收), return (退单), assign (限期专人); dispatcher: 改派
+
+
+@transaction.atomic
+def demand_sign(*, demand: Demand | int, by: User) -> Demand:
+    """签收 — the lead unit accepts the demand; a signing handler becomes its handler."""
+    d = _lock(demand)
+    t = _check(d, "sign", by)
+    now = clock.now()
+    d.signed_at = now
+    if user_scope(by).holds_in_unit(Role.HANDLER, d.lead_unit_id):
+        d.handler = by
+    late = d.sign_due_at is not None and now > d.sign_due_at
+    d.sign_due_at = None
+    _apply(d, t, by=by, data={"late": late})
+    return d
+
+
+@transaction.atomic
+def demand_return(*, demand: Demand | int, by: User, reason_code: str, reason: str) -> Demand:
+    """退单 — the unit sends the demand back to the dispatcher; reason from the list and text
+    both required. The clock stops until it is re-dispatched."""
+    d = _lock(demand)
+    t = _check(d, "return", by)
+    reason_code = check_choice(reason_code, ReturnReason, field="reason_code")
+    reason = check_text(reason, field="reason", max_length=REASON_MAX)
+    unit_name = d.lead_unit.name if d.lead_unit else ""
+    _retire_parties(d)
+    d.lead_unit = None
+    d.handler = None
+    _pause_clock(d)
+    _apply(
+        d,
+        t,
+        by=by,
+        note=reason,
+        data={
+            "reason_code": reason_code,
+            "reason_label": str(ReturnReason(reason_code).label),
+            "unit": unit_name,
+        },
+    )
+    return d
+
+
+@transaction.atomic
+def demand_redispatch(
+    *,
+    demand: Demand | int,
+    by: User,
+    lead_unit: Unit | int | str,
+    co_units: Sequence[Unit | int | str] = (),
+    note: str = "",
+) -> Demand:
+    """改派 — the dispatcher sends it to another unit; the clock restarts for the new unit."""
+    d = _lock(demand)
+    t = _check(d, "redispatch", by)
+    note = check_text(note, field="note", max_length=REASON_MAX, required=False)
+    lead, co = _check_handling_units(d.dispatch_unit, lead_unit, co_units)
+    _retire_parties(d)
+    d.parties.filter(unit__in=[lead, *co], role=PartyRole.FORMER).delete()
+    _set_handling_units(d, lead, co)
+    _start_clock(d, working_days=sla.handling_days_for(d.kind))
+    d.sign_due_at = sla.add_working_days(clock.now(), sla.sign_days())
+    d.signed_at = None
+    d.dispatched_at = clock.now()
+    _apply(d, t, by=by, note=note, data={"lead_unit": lead.name, "co_units": [u.name for u in co]})
+    return d
+
+
+@transaction.atomic
+def demand_assign(*, demand: Demand | int, by: User, handler: User | int) -> Demand:
+    """限期专人 — name the handler responsible in the lead unit."""
+    d = _lock(demand)
+    t = _check(d, "assign", by)
+    handler_pk = handler.pk if isinstance(handler, User) else int(handler)
+    person = User.objects.filter(
+        pk=handler_pk,
+        is_active=True,
+        memberships__unit_id=d.lead_unit_id,
+        memberships__role=Role.HANDLER,
+    ).first()
+    if person is None:
+        raise InvalidInput("承办人必须是主办单位的承办人", field="handler")
+    d.handler = person
+    _apply(d, t, by=by, data={"handler": str(person), "handler_id": person.pk})
+    return d
+
+
+# ---------------------------------------------------------------------------------------------
+# handling (可办)
+
+
+@transaction.atomic
+def demand_note(*, demand: Demand | int, by: User, text: str, public: bool = False) -> Demand:
+    """进展记录 — a progress note on the timeline (public ones are shown to the person)."""
+    d = _lock(demand)
+    t = _check(d, "note", by)
+    text = check_text(text, field="text", max_length=BODY_MAX)
+    _apply(d, t, by=by, note=text, data={"public": bool(public)})
+    return d
+
+
+@transaction.atomic
+def demand_contribute(*, demand: Demand | int, by: User, text: str) -> Demand:
+    """协办意见 — a co-unit's part is done when it submits its contribution."""
+    d = _lock(demand)
+    t = _check(d, "contribute", by)
+    text = check_text(text, field="text", max_length=BODY_MAX)
+    units = user_scope(by).unit_ids([Role.HANDLER, Role.UNIT_HEAD])
+    party = d.parties.filter(role=PartyRole.CO, active=True, unit_id__in=units).first()
+    if party is None:  # pragma: no cover - the actor check guarantees one
+        raise Conflict("不是协办单位")
+    if party.contributed_at is not None:
+        raise Conflict("本单位已提交协办意见", code="already_contributed")
+    party.contribution = text
+    party.contributed_at = clock.now()
+    party.save(update_fields=["contribution", "contributed_at"])
+    _apply(d, t, by=by, note=text, data={"unit": party.unit.name})
+    return d
+
+
+@transaction.atomic
+def demand_request_extension(
+    *,
+    demand: Demand | int,
+    by: User,
+    reason: str,
+    working_days: int | None = None,
+    new_due_at: datetime | None = None,
+) -> ExtensionRequest:
+    """申请延期 — ask the dispatcher for more working days (or a new deadline)."""
+    d = _lock(demand)
+    t = _check(d, "request_extension", by)
+    reason = check_text(reason, field="reason", max_length=REASON_MAX)
+    if new_due_at is not None:
+        new_due_at = check_future(new_due_at, field="new_due_at", now=clock.now())
+        assert new_due_at is not None and d.due_at is not None
+        if new_due_at <= d.due_at:
+            raise InvalidInput("新期限必须晚于当前期限", field="new_due_at")
+        days = 0
+        cursor = d.due_at
+        while cursor < new_due_at and days < 60:
+            days += 1
+            cursor = sla.add_working_days(d.due_at, days)
+        working_days = days
+    if (
+        not isinstance(working_days, int)
+        or isinstance(working_days, bool)
+        or not 1 <= working_days <= 60
+    ):
+        raise InvalidInput("延期工作日须为 1–60 的整数", field="working_days")
+    if d.extensions.filter(status=ExtensionStatus.PENDING).exists():
+        raise Conflict("已有待审批的延期申请", code="extension_pending")
+    ext = ExtensionRequest.objects.create(
+        demand=d, requested_by=by, working_days=working_days, reason=reason, created_at=clock.now()
+    )
+    _apply(d, t, by=by, note=reason, data={"extension_id": ext.pk, "working_days": working_days})
+    return ext
+
+
+@transaction.atomic
+def demand_decide_extension(
+    *, demand: Demand | int, by: User, approve: bool, note: str = ""
+) -> ExtensionRequest:
+    """批准/驳回延期 — the dispatcher decides; an approval adds working days to the deadline."""
+    d = _lock(demand)
+    t = _check(d, "approve_extension" if approve else "refuse_extension", by)
+    note = check_text(note, field="note", max_length=REASON_MAX, required=not approve)
+    ext = d.extensions.filter(status=ExtensionStatus.PENDING).first()
+    if ext is None:
+        raise Conflict("没有待审批的延期申请", code="no_pending_extension")
+    now = clock.now()
+    ext.status = ExtensionStatus.APPROVED if approve else ExtensionStatus.REFUSED
+    ext.decided_by = by
+    ext.decided_at = now
+    ext.decision_note = note
+    ext.save()
+    data: dict[str, Any] = {"extension_id": ext.pk, "working_days": ext.working_days}
+    if approve and d.due_at is not None and d.sla_started_at is not None:
+        d.due_at = sla.add_working_days(d.due_at, ext.working_days)
+        d.warn_at = sla.warn_at(d.sla_started_at, d.due_at)
+        d.sla_working_days += ext.working_days
+        data["due_at"] = d.due_at.isoformat()
+    _apply(d, t, by=by, note=note, data=data)
+    return ext
+
+
+@transaction.atomic
+def demand_request_escalation(*, demand: Demand | int, by: User, reason: str) -> Demand:
+    """申请上报 — the handler asks to escalate (提交上级) what is beyond the unit's power."""
+    d = _lock(demand)
+    t = _check(d, "request_escalation", by)
+    reason = check_text(reason, field="reason", max_length=REASON_MAX)
+    parent = d.dispatch_unit.get_parent()
+    Escalation.objects.create(
+        demand=d,
+        from_unit=d.dispatch_unit,
+        to_unit=parent,
+        reason=reason,
+        requested_by=by,
+        created_at=clock.now(),
+    )
+    _apply(d, t, by=by, note=reason, data={"to": parent.name if parent else "市级"})
+    return d
+
+
+@transaction.atomic
+def demand_decide_escalation(
+    *, demand: Demand | int, by: User, approve: bool, note: str = "", upper_reference: str = ""
+) -> Demand:
+    """审批上报 — the unit head approves: the demand goes to the parent unit's dispatcher, or at
+    the 区 root is handed to the city level with its reference; or refuses it."""
+    d = _lock(demand)
+    parent = d.dispatch_unit.get_parent()
+    name = (
+        ("escalate_to_parent" if parent else "escalate_to_city") if approve else "refuse_escalation"
+    )
+    t = _check(d, name, by)
+    note = check_text(note, field="note", max_length=REASON_MAX, required=not approve)
+    esc = d.escalations.filter(status=ExtensionStatus.PENDING).order_by("-id").first()
+    now = clock.now()
+    data: dict[str, Any] = {}
+    if approve:
+        d.level = Level.UPPER
+        if parent is None:
+            upper_reference = check_text(upper_reference, field="upper_reference", max_length=100)
+            d.upper_reference = upper_reference
+            data["upper_reference"] = upper_reference
+            _pause_clock(d)
+        else:
+            _retire_parties(d, roles=(PartyRole.LEAD, PartyRole.CO, PartyRole.DISPATCH))
+            d.parties.filter(unit=parent, role=PartyRole.FORMER).delete()
+            DemandParty.objects.create(
+                demand=d, unit=parent, role=PartyRole.DISPATCH, created_at=now
+            )
+            data["from"] = d.dispatch_unit.name
+            data["to"] = parent.name
+            d.dispatch_unit = parent
+            d.lead_unit = None
+            d.handler = None
+            _pause_clock(d)
+    if esc is not None:
+        esc.status = ExtensionStatus.APPROVED if approve else ExtensionStatus.REFUSED
+        esc.decided_by = by
+        esc.decided_at = now
+        esc.upper_reference = upper_reference
+        esc.save()
+    _apply(d, t, by=by, note=note, data=data)
+    return d
+
+
+@transaction.atomic
+def demand_record_upper_reply(*, demand: Demand | int, by: User, text: str) -> Demand:
+    """录入上级答复 — the city level answered a demand handed up from the 区 root."""
+    d = _lock(demand)
+    t = _check(d, "record_upper_reply", by)
+    text = check_text(text, field="text", max_length=BODY_MAX)
+    now = clock.now()
+    Reply.objects.create(
+        demand=d,
+        round=_round(d),
+        text=text,
+        author=by,
+        approved_by=by,
+        approved_at=now,
+        created_at=now,
+    )
+    d.replied_at = now
+    _apply(d, t, by=by, note=text)
+    return d
+
+
+# ---------------------------------------------------------------------------------------------
+# reply (答复)
+
+
+@transaction.atomic
+def demand_submit_reply(*, demand: Demand | int, by: User, text: str) -> Reply:
+    """提交答复 — the handler drafts the reply; every co-unit must have contributed first."""
+    d = _lock(demand)
+    t = _check(d, "submit_reply", by)
+    text = check_text(text, field="text", max_length=BODY_MAX)
+    waiting = list(
+        d.parties.filter(role=PartyRole.CO, active=True, contributed_at__isnull=True).values_list(
+            "unit__name", flat=True
+        )
+    )
+    if waiting:
+        raise Conflict(f"协办单位尚未提交意见：{'、'.join(waiting)}", code="co_units_pending")
+    reply = Reply.objects.create(
+        demand=d, round=_round(d), text=text, author=by, created_at=clock.now()
+    )
+    _apply(d, t, by=by, note=text, data={"reply_id": reply.pk})
+    return reply
+
+
+@transaction.atomic
+def demand_approve_reply(*, demand: Demand | int, by: User) -> Demand:
+    """审核答复 — the unit head approves; the demand is replied and waits for 回访."""
+    d = _lock(demand)
+    t = _check(d, "approve_reply", by)
+    reply = d.replies.filter(approved_at__isnull=True).order_by("-id").first()
+    if reply is None:  # pragma: no cover - reply_review always has a draft
+        raise Conflict("没有待审核的答复")
+    now = clock.now()
+    reply.approved_by = by
+    reply.approved_at = now
+    reply.save(update_fields=["approved_by", "approved_at"])
+    d.replied_at = now
+    on_time = d.due_at is None or now <= d.due_at
+    _apply(d, t, by=by, note=reply.text, data={"reply_id": reply.pk, "on_time": on_time})
+    return d
+
+
+@transaction.atomic
+def demand_reject_reply(*, demand: Demand | int, by: User, reason: str) -> Demand:
+    """退回修改 — the unit head sends the draft reply back to the handler."""
+    d = _lock(demand)
+    t = _check(d, "reject_reply", by)
+    reason = check_text(reason, field="reason", max_length=REASON_MAX)
+    _apply(d, t, by=by, note=reason)
+    return d
+
+
+# ---------------------------------------------------------------------------------------------
+# 回访, rating (可评) and closing
+
+
+@transaction.atomic
+def demand_revisit(
+    *,
+    demand: Demand | int,
+    by: User,
+    reached: bool,
+    method: str = "phone",
+    note: str = "",
+    rating: str | None = None,
+    comment: str = "",
+) -> Demand:
+    """回访 — the dispatcher calls or visits the person; a rating given then is recorded."""
+    d = _lock(demand)
+    t = _check(d, "revisit", by)
+    if method not in ("phone", "visit"):
+        raise InvalidInput("回访方式须为 phone 或 visit", field="method")
+    note = check_text(note, field="note", max_length=REASON_MAX, required=False)
+    if rating not in (None, "") and not reached:
+        raise InvalidInput("未联系上不能记录评价", field="rating")
+    visit = Revisit.objects.create(
+        demand=d,
+        round=_round(d),
+        by=by,
+        reached=bool(reached),
+        method=method,
+        note=note,
+        created_at=clock.now(),
+    )
+    _apply(d, t, by=by, note=note, data={"reached": bool(reached), "method": method})
+    if rating not in (None, ""):
+        _rate(d, value=str(rating), by=by, via=method, revisit=visit, comment=comment, actors=set())
+    return d
+
+
+def _rate(
+    d: Demand,
+    *,
+    value: str,
+    by: User | None,
+    via: str,
+    revisit: Revisit | None,
+    comment: str,
+    actors: set[str],
+) -> Rating:
+    value = check_choice(value, RatingValue, field="rating")
+    comment = check_text(comment, field="comment", max_length=REASON_MAX, required=False)
+    if value != RatingValue.UNSATISFIED:
+        name = "rate"
+    elif d.unsatisfied_count == 0:
+        name = "rate_reopen"
+    else:
+        name = "rate_to_review"
+    t = _check(d, name, by, extra=actors)
+    round_ = _round(d)
+    if d.ratings.filter(round=round_).exists():
+        raise Conflict("本轮答复已评价，不能重复评价", code="already_rated")
+    staff = Actor.SUBMITTER not in actors and not (by is not None and d.submitter_id == by.pk)
+    if staff:
+        revisit = revisit or d.revisits.filter(round=round_, reached=True).order_by("-id").first()
+        if revisit is None or not revisit.reached:
+            raise InvalidInput("工作人员记录评价前须有回访记录", field="rating")
+    rating = Rating.objects.create(
+        demand=d,
+        round=round_,
+        value=value,
+        via=via,
+        recorded_by=by,
+        revisit=revisit,
+        comment=comment,
+        created_at=clock.now(),
+    )
+    data = {"rating": value, "via": via, "round": round_}
+    if value == RatingValue.UNSATISFIED:
+        d.unsatisfied_count += 1
+        if t.target == State.HANDLING:
+            _reopen(d)
+            data["due_at"] = d.due_at.isoformat() if d.due_at else None
+    _apply(d, t, by=by, actor_label="评价链接" if by is None else "", note=comment, data=data)
+    return rating
+
+
+def _reopen(d: Demand) -> None:
+    """重办: a new handling round with half the original working days (at least 2)."""
+    d.reopen_count += 1
+    d.replied_at = None
+    _start_clock(d, working_days=sla.reopen_days(sla.handling_days_for(d.kind)))
+
+
+@transaction.atomic
+def demand_rate(
+    *,
+    demand: Demand | int,
+    value: str,
+    by: User | None = None,
+    token: str | None = None,
+    comment: str = "",
+) -> Rating:
+    """评价 — the person rates (满意/基本满意/不满意) online with their account or the secret
+    link, or a dispatcher records a rating given at 回访. A first 不满意 reopens the demand
+    (重办); a second goes to the supervisors' review."""
+    d = _lock(demand)
+    actors: set[str] = set()
+    via = RatingVia.ONLINE
+    if token is not None:
+        if token != d.rating_token:
+            raise InvalidInput("评价链接无效", field="token")
+        actors.add(Actor.SUBMITTER)
+    elif by is not None and d.submitter_id != by.pk:
+        via = RatingVia.PHONE
+        last = d.revisits.filter(round=_round(d), reached=True).order_by("-id").first()
+        if last is not None:
+            via = RatingVia.VISIT if last.method == "visit" else RatingVia.PHONE
+    return _rate(d, value=value, by=by, via=via, revisit=None, comment=comment, actors=actors)
+
+
+@transaction.atomic
+def demand_supervisor_decide(
+    *, demand: Demand | int, by: User, reopen: bool, explanation: str
+) -> Demand:
+    """督查复核 — after a second 不满意 the supervisor reopens it again, or closes it with a
+    written explanation."""
+    d = _lock(demand)
+    t = _check(d, "supervisor_reopen" if reopen else "supervisor_close", by)
+    explanation = check_text(explanation, field="explanation", max_length=REASON_MAX)
+    if reopen:
+        _reopen(d)
+    else:
+        d.closed_at = clock.now()
+    _apply(d, t, by=by, note=explanation)
+    return d
+
+
+@transaction.atomic
+def demand_reconcile(*, demand: Demand | int, by: User, note: str = "") -> Demand:
+    """对账销号 — the dispatcher checks the record and closes the demand."""
+    d = _lock(demand)
+    t = _check(d, "reconcile", by)
+    note = check_text(note, field="note", max_length=REASON_MAX, required=False)
+    d.closed_at = clock.now()
+    _apply(d, t, by=by, note=note)
+    return d
+
+
+@transaction.atomic
+def demand_withdraw(
+    *, demand: Demand | int, by: User | None = None, token: str | None = None, reason: str = ""
+) -> Demand:
+    """撤单 — the person withdraws the demand before the reply."""
+    d = _lock(demand)
+    extra: set[str] = set()
+    if token is not None:
+        if token != d.rating_token:
+            raise InvalidInput("链接无效", field="token")
+        extra.add(Actor.SUBMITTER)
+    t = _check(d, "withdraw", by, extra=extra)
+    reason = check_text(reason, field="reason", max_length=REASON_MAX, required=False)
+    _retire_parties(d, roles=())
+    d.closed_at = clock.now()
+    _pause_clock(d)
+    _apply(d, t, by=by, actor_label="诉求人" if by is None else "", note=reason)
+    return d
+
+
+# ---------------------------------------------------------------------------------------------
+# audit of reading: revealing a masked number is itself an event
+
+
+CONTACT_FIELDS = {"contact_phone": "联系电话", "contact_id_number": "身份证号"}
+
+
+@transaction.atomic
+def demand_reveal_contact(*, demand: Demand | int, by: User, field: str) -> str:
+    """查看完整号码 — a user who sees the number masked reveals it; the reveal is audited."""
+    from .access import can_see_identity
+    from .workflow import REVEAL_ACTORS, NotPermitted
+
+    if field not in CONTACT_FIELDS:
+        raise InvalidInput("只能查看联系电话或身份证号", field="field")
+    d = Demand.objects.select_related("dispatch_unit", "lead_unit").get(
+        pk=demand.pk if isinstance(demand, Demand) else demand
+    )
+    actors = actors_for(by, d)
+    if not (user_scope(by).is_admin or not REVEAL_ACTORS.isdisjoint(actors)):
+        raise NotPermitted("无权查看完整号码")
+    if not can_see_identity(by, d, actors):
+        raise NotPermitted("诉求人要求保密")
+    _record(d, "reveal_contact", by=by, data={"field": field}, from_state=d.state)
+    return str(getattr(d, field))
+
+
+# ---------------------------------------------------------------------------------------------
+# the deadline sweeper (可督)
+
+
+@dataclass
+class SweepResult:
+    overdue: int = 0
+    sign_overdue: int = 0
+
+
+def sweep_deadlines(*, now: datetime | None = None, batch: int = 500) -> SweepResult:
+    """Mark demands whose deadline passed, once per SLA cycle, even with concurrent sweepers.
+
+    Each mark is a compare-and-swap UPDATE (… WHERE overdue_cycle < sla_cycle) followed by
+    its event in the same transaction; a second sweeper's UPDATE matches no row.
+    """
+    now = now or clock.now()
+    result = SweepResult()
+    while True:
+        candidates = list(
+            Demand.objects.filter(
+                state__in=CLOCK_STATES, due_at__lte=now, overdue_cycle__lt=F("sla_cycle")
+            )
+            .order_by("due_at")
+            .values_list("pk", "sla_cycle")[:batch]
+        )
+        for pk, cycle in candidates:
+            with transaction.atomic():
+                won = Demand.objects.filter(
+                    pk=pk,
+                    sla_cycle=cycle,
+                    overdue_cycle__lt=cycle,
+                    state__in=CLOCK_STATES,
+                    due_at__lte=now,
+                ).update(overdue_cycle=cycle)
+                if won:
+                    d = Demand.objects.get(pk=pk)
+                    _record(
+                        d,
+                        "mark_overdue",
+                        by=None,
+                        actor_label="超期巡检",
+                        once_key=f"overdue:{cycle}",
+                        data={"cycle": cycle, "due_at": d.due_at.isoformat() if d.due_at else None},
+                    )
+                    result.overdue += 1
+        if len(candidates) < batch:
+            break
+    while True:
+        candidates = list(
+            Demand.objects.filter(
+                state=State.DISPATCHED, sign_due_at__lte=now, sign_overdue_cycle__lt=F("sla_cycle")
+            )
+            .order_by("sign_due_at")
+            .values_list("pk", "sla_cycle")[:batch]
+        )
+        for pk, cycle in candidates:
+            with transaction.atomic():
+                won = Demand.objects.filter(
+                    pk=pk,
+                    sla_cycle=cycle,
+                    sign_overdue_cycle__lt=cycle,
+                    state=State.DISPATCHED,
+                    sign_due_at__lte=now,
+                ).update(sign_overdue_cycle=cycle)
+                if won:
+                    d = Demand.objects.get(pk=pk)
+                    _record(
+                        d,
+                        "mark_sign_overdue",
+                        by=None,
+                        actor_label="超期巡检",
+                        once_key=f"sign_overdue:{cycle}",
+                        data={"cycle": cycle},
+                    )
+                    result.sign_overdue += 1
+        if len(candidates) < batch:
+            break
+    return result
