@@ -77,7 +77,7 @@ def sqlite_database(name: str) -> dict[str, object]:
                 "PRAGMA busy_timeout=20000;"
             ),
         },
-        "TEST": {"NAME": env_str("TEST_SQLITE_NAME", str(BASE_DIR / "var" / "test.sqlite3"))},
+        "TEST": {"NAME": os.environ.get("TEST_SQLITE_NAME") or None},
     }
 
 
@@ -88,6 +88,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 DATA_DIR = Path(env_str("SANFUWU_DATA_DIR", str(BASE_DIR / "var")))
 DATA_DIR.mkdir(parents=True, exist_ok=True)
+(DATA_DIR / "static").mkdir(exist_ok=True)
 
 DATABASES = {
     "default": database_from_url(env_str("DATABASE_URL", ""))
@@ -168,6 +169,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from ninja import Query, Router
+from ninja.responses import Status
 
 from sanfuwu.core.errors import InvalidInput
 from sanfuwu.demands import selectors, services
@@ -86,7 +87,7 @@ def submit_demand(request, payload: SubmitIn):
     result = services.demand_submit(
         by=request.auth, enterprise=enterprise, resident=resident, **data
     )
-    return (201 if result.created else 200), _detail(request, result.demand.pk)
+    return Status(201 if result.created else 200, _detail(request, result.demand.pk))
 
 
 @router.get("/{int:demand_id}", response={200: DemandDetailOut, **ERRORS})

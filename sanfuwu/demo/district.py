@@ -26,6 +26,7 @@ from sanfuwu.directory.models import Enterprise, Resident
 from sanfuwu.directory.validators import make_id_number, make_uscc
 from sanfuwu.orgs.models import Grid, Membership, Unit, UnitKind, User
 from sanfuwu.orgs.roles import Role
+from sanfuwu.orgs.services import unit_create
 
 DEMO_PASSWORD = "demo12345"
 ROOT_CODE = "SFQ"
@@ -170,12 +171,7 @@ def _member(user: User, unit: Unit, role: str) -> None:
 
 def _unit(parent: Unit | None, code: str, name: str, kind: str) -> Unit:
     found = Unit.objects.filter(code=code).first()
-    if found:
-        return found
-    if parent is None:
-        return Unit.add_root(code=code, name=name, kind=kind)
-    parent.refresh_from_db()
-    return parent.add_child(code=code, name=name, kind=kind)
+    return found or unit_create(parent=parent, code=code, name=name, kind=kind)
 
 
 @transaction.atomic

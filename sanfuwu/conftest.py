@@ -1,0 +1,113 @@
+"""Shared fixtures: a small district with one user per role, and an API client per user."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+
+from sanfuwu.demands.models import Category
+from sanfuwu.demands.sla import clear_calendar_cache
+from sanfuwu.orgs.models import ApiToken, Membership, Unit, UnitKind, User, hash_token
+from sanfuwu.orgs.roles import Role
+from sanfuwu.orgs.services import unit_create
+
+
+@pytest.fixture(autouse=True)
+def _fresh_calendar_cache():
+    clear_calendar_cache()
+    yield
+    clear_calendar_cache()
+
+
+@dataclass
+class Tiny:
+    """区 → 街道 → 社区, 区 → 部门A (科室), 区 → 部门B; one user per role."""
+
+    root: Unit
+    street: Unit
+    community: Unit
+    dept: Unit
+    section: Unit
+    other_dept: Unit
+    category: Category
+    users: dict[str, User]
+
+
+class Api:
+    """Drives the real HTTP API as one user (bearer token)."""
+
+    def __init__(self, user: User | None):
+        self.client = Client()
+        self.headers = {}
+        if user is not None:
+            raw = ApiToken.new_raw_key()
+            ApiToken.objects.create(
+                user=user, name="test", key_hash=hash_token(raw), prefix=raw[:8]
+            )
+            self.headers = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+    def get(self, path: str, **params):
+        return self.client.get("/api" + path, params, **self.headers)
+
+    def post(self, path: str, body: dict | None = None):
+        return self.client.post(
+            "/api" + path,
+            data=json.dumps(body or {}),
+            content_type="application/json",
+            **self.headers,
+        )
+
+
+def make_user(username: str, unit: Unit | None = None, *roles: str) -> User:
+    user = User.objects.create_user(username=username, password="x", display_name=username)
+    for role in roles:
+        Membership.objects.create(user=user, unit=unit, role=role)
+    return user
+
+
+@pytest.fixture
+def tiny(db) -> Tiny:
+    root = unit_create(parent=None, code="Q", name="测试区", kind=UnitKind.DISTRICT)
+    street = unit_create(parent=root, code="Q-J1", name="测试街道", kind=UnitKind.STREET)
+    dept = unit_create(parent=root, code="Q-B1", name="住建局", kind=UnitKind.DEPARTMENT)
+    other = unit_create(parent=root, code="Q-B2", name="教育局", kind=UnitKind.DEPARTMENT)
+    community = unit_create(parent=street, code="Q-J1-C1", name="幸福社区", kind=UnitKind.COMMUNITY)
+    section = unit_create(parent=dept, code="Q-B1-K1", name="物业科", kind=UnitKind.SECTION)
+    l1 = Category.objects.create(name="城乡建设", level=1, path="城乡建设", default_unit=dept)
+    cat = Category.objects.create(
+        name="物业管理", level=2, path="城乡建设/物业管理", parent=l1, default_unit=dept
+    )
+    users = {
+        "dispatcher": make_user("paidan", root, Role.DISPATCHER),
+        "street_dispatcher": make_user("jd_paidan", street, Role.DISPATCHER),
+        "handler": make_user("chengban", dept, Role.HANDLER),
+        "head": make_user("fuzeren", dept, Role.UNIT_HEAD),
+        "other_handler": make_user("other", other, Role.HANDLER),
+        "other_head": make_user("other_head", other, Role.UNIT_HEAD),
+        "leader": make_user("lingdao", root, Role.LEADER),
+        "supervisor": make_user("ducha", root, Role.SUPERVISOR),
+        "grid_worker": make_user("wgy", community, Role.GRID_WORKER),
+        "visitor": make_user("zoufang", street, Role.VISITOR),
+        "street_handler": make_user("jd_chengban", street, Role.HANDLER),
+        "street_head": make_user("jd_fuzeren", street, Role.UNIT_HEAD),
+        "admin": make_user("guanli", root, Role.ADMIN),
+        "resident": make_user("qunzhong"),
+        "stranger": make_user("stranger"),
+    }
+    return Tiny(root, street, community, dept, section, other, cat, users)
+
+
+@pytest.fixture
+def api(tiny):
+    """api("handler") → an Api client for that fixture user."""
+    cache: dict[str, Api] = {}
+
+    def get(name: str) -> Api:
+        if name not in cache:
+            cache[name] = Api(tiny.users[name] if name != "anonymous" else None)
+        return cache[name]
+
+    return get
