@@ -1,4 +1,11 @@
-from django.http import HttpResponse
+from django.contrib.auth import views as auth_views
 from django.urls import path
 
-urlpatterns = [path("", lambda r: HttpResponse("sanfuwu"), name="home")]
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("demands/<int:pk>/", views.demand_detail, name="demand-detail"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+]
