@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -26,7 +27,7 @@ def env_bool(name: str, default: bool) -> bool:
 
 def env_int(name: str, default: int) -> int:
     value = os.environ.get(name)
-    return int(value) if value not in (None, "") else default
+    return int(value) if value else default
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
@@ -187,7 +188,7 @@ TASKS = {
 }
 
 # Business settings (see docs/adr/0004-working-day-deadlines.md).
-SANFUWU = {
+SANFUWU: dict[str, Any] = {
     "SIGN_DEADLINE_WORKING_DAYS": env_int("SANFUWU_SIGN_DAYS", 1),
     "YELLOW_SHARE": 0.8,
     "REOPEN_MIN_WORKING_DAYS": 2,

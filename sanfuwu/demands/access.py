@@ -7,6 +7,8 @@ is for that demand.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from sanfuwu.core.errors import NotFound
@@ -46,7 +48,7 @@ def demands_visible_to(user: User | None) -> QuerySet[Demand]:
     subtree_paths = scope.paths(SUBTREE_ROLES)
     if _covers_root(subtree_paths):
         return qs
-    q = Q(submitter_id=scope.user_id) | Q(recorded_by_id=scope.user_id)
+    q: Any = Q(submitter_id=scope.user_id) | Q(recorded_by_id=scope.user_id)
     if subtree_paths:
         units = Unit.objects.filter(subtree_q(subtree_paths)).values("id")
         q |= Exists(DemandParty.objects.filter(demand=OuterRef("pk"), unit_id__in=units))

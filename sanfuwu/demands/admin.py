@@ -62,7 +62,7 @@ class EventInline(admin.TabularInline):
         "note",
         "data",
     ]
-    fields = readonly_fields
+    fields = tuple(readonly_fields)
 
     def has_add_permission(self, request, obj=None):
         return False

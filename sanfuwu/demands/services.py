@@ -67,7 +67,7 @@ def check_text(value: Any, *, field: str, max_length: int, required: bool = True
     return text
 
 
-def check_choice(value: Any, choices: type, *, field: str) -> str:
+def check_choice(value: Any, choices: Any, *, field: str) -> str:
     if value not in choices.values:
         allowed = "、".join(f"{v}（{label}）" for v, label in choices.choices)
         raise InvalidInput(f"{field} 的值“{value}”无效，可选：{allowed}", field=field)
@@ -625,7 +625,7 @@ def demand_assign(*, demand: Demand | int, by: User, handler: User | int) -> Dem
     person = User.objects.filter(
         pk=handler_pk,
         is_active=True,
-        memberships__unit_id=d.lead_unit_id,
+        memberships__unit_id=d.lead_unit_id or 0,
         memberships__role=Role.HANDLER,
     ).first()
     if person is None:

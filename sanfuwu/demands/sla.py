@@ -162,7 +162,7 @@ def light_for(*, now: datetime, warn_at: datetime | None, due_at: datetime | Non
 
 
 def handling_days_for(kind: str) -> int:
-    overrides = settings.SANFUWU.get("HANDLING_DAYS", {})
+    overrides: dict[str, int] = dict(settings.SANFUWU.get("HANDLING_DAYS", {}))
     return int(overrides.get(kind, DEFAULT_HANDLING_DAYS.get(kind, 10)))
 
 

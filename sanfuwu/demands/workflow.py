@@ -72,7 +72,7 @@ class Transition:
     sources: frozenset[State]
     # None: the state stays (an action recorded on the timeline, e.g. a progress note).
     target: State | None
-    actors: frozenset[Actor]
+    actors: frozenset[str]
 
     def allows(self, state: str, actors: Iterable[str]) -> bool:
         return state in self.sources and not self.actors.isdisjoint(actors)
@@ -169,7 +169,9 @@ TRANSITIONS: dict[str, Transition] = {
 }
 
 # Actions that are not transitions but still need an actor check (audit events).
-REVEAL_ACTORS = frozenset({A.DISPATCHER, A.LEAD_HANDLER, A.LEAD_HEAD, A.CO_UNIT, A.SUPERVISOR})
+REVEAL_ACTORS: frozenset[str] = frozenset(
+    {A.DISPATCHER, A.LEAD_HANDLER, A.LEAD_HEAD, A.CO_UNIT, A.SUPERVISOR}
+)
 
 
 class TransitionError(Exception):

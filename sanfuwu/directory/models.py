@@ -6,7 +6,20 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from .validators import validate_id_number, validate_mobile_or_phone, validate_uscc
+from . import validators
+
+
+# model-field validators return None; the validators module returns the normalised value
+def validate_uscc(value: str) -> None:
+    validators.validate_uscc(value)
+
+
+def validate_id_number(value: str) -> None:
+    validators.validate_id_number(value)
+
+
+def validate_mobile_or_phone(value: str) -> None:
+    validators.validate_mobile_or_phone(value)
 
 
 class Enterprise(models.Model):

@@ -25,7 +25,10 @@ class UserAdmin(BaseUserAdmin):
     inlines = [MembershipInline]
     list_display = ["username", "display_name", "is_active", "is_staff"]
     search_fields = ["username", "display_name"]
-    fieldsets = (*BaseUserAdmin.fieldsets, ("三服务", {"fields": ("display_name", "phone")}))
+    fieldsets = (
+        *(BaseUserAdmin.fieldsets or ()),
+        ("三服务", {"fields": ("display_name", "phone")}),
+    )
 
 
 @admin.register(Grid)
