@@ -8,3 +8,15 @@ urlpatterns = [
     path("api/", api.urls),
     path("", include("sanfuwu.web.urls")),
 ]
+
+
+def handler404(request, exception=None):
+    """JSON for unknown API paths, the usual page elsewhere."""
+    from django.http import JsonResponse
+    from django.views.defaults import page_not_found
+
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"code": "not_found", "message": "资源不存在", "field": None}, status=404
+        )
+    return page_not_found(request, exception)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.utils import timezone
-from ninja.security import HttpBearer, django_auth
+from ninja.security import HttpBearer, SessionAuth
 
 from sanfuwu.orgs.models import ApiToken, hash_token
 
@@ -27,4 +27,14 @@ class TokenAuth(HttpBearer):
         return row.user
 
 
-AUTH = [TokenAuth(), django_auth]
+class SessionCsrfAuth(SessionAuth):
+    """The browser's Django session. CSRF is checked only when there is a session to abuse,
+    so a client without any credentials gets 401, not a CSRF 403."""
+
+    def _get_key(self, request):
+        if not request.user.is_authenticated:
+            return None
+        return super()._get_key(request)
+
+
+AUTH = [TokenAuth(), SessionCsrfAuth()]

@@ -47,7 +47,7 @@ router = Router(tags=["demands"])
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
-def _detail(request: HttpRequest, pk: int) -> dict:
+def _detail(request: HttpRequest, pk: int | str) -> dict:
     return demand_detail_dict(access_demand(request.auth, pk), user=request.auth)
 
 
@@ -90,147 +90,147 @@ def submit_demand(request, payload: SubmitIn):
     return Status(201 if result.created else 200, _detail(request, result.demand.pk))
 
 
-@router.get("/{int:demand_id}", response={200: DemandDetailOut, **ERRORS})
-def get_demand(request, demand_id: int):
+@router.get("/{demand_id}", response={200: DemandDetailOut, **ERRORS})
+def get_demand(request, demand_id: str):
     return _detail(request, demand_id)
 
 
-@router.get("/{int:demand_id}/events", response={200: list[EventOut], **ERRORS})
-def list_events(request, demand_id: int):
+@router.get("/{demand_id}/events", response={200: list[EventOut], **ERRORS})
+def list_events(request, demand_id: str):
     detail = _detail(request, demand_id)
     return detail["events"]
 
 
-def _act(request, demand_id: int, action, **kwargs) -> dict:
+def _act(request, demand_id: str, action, **kwargs) -> dict:
     """Authorise reading first (404 for outsiders), then fire the service."""
     demand = access_demand(request.auth, demand_id)
     action(demand=demand, by=request.auth, **kwargs)
     return _detail(request, demand.pk)
 
 
-@router.post("/{int:demand_id}/classify", response={200: DemandDetailOut, **ERRORS})
-def classify(request, demand_id: int, payload: ClassifyIn):
+@router.post("/{demand_id}/classify", response={200: DemandDetailOut, **ERRORS})
+def classify(request, demand_id: str, payload: ClassifyIn):
     return _act(request, demand_id, services.demand_classify, **payload.dict())
 
 
-@router.post("/{int:demand_id}/dispatch", response={200: DemandDetailOut, **ERRORS})
-def dispatch(request, demand_id: int, payload: DispatchIn):
+@router.post("/{demand_id}/dispatch", response={200: DemandDetailOut, **ERRORS})
+def dispatch(request, demand_id: str, payload: DispatchIn):
     return _act(request, demand_id, services.demand_dispatch, **payload.dict())
 
 
-@router.post("/{int:demand_id}/answer", response={200: DemandDetailOut, **ERRORS})
-def answer_directly(request, demand_id: int, payload: AnswerIn):
+@router.post("/{demand_id}/answer", response={200: DemandDetailOut, **ERRORS})
+def answer_directly(request, demand_id: str, payload: AnswerIn):
     return _act(request, demand_id, services.demand_answer_directly, **payload.dict())
 
 
-@router.post("/{int:demand_id}/reject", response={200: DemandDetailOut, **ERRORS})
-def reject(request, demand_id: int, payload: ReasonIn):
+@router.post("/{demand_id}/reject", response={200: DemandDetailOut, **ERRORS})
+def reject(request, demand_id: str, payload: ReasonIn):
     return _act(request, demand_id, services.demand_reject, reason=payload.reason)
 
 
-@router.post("/{int:demand_id}/merge", response={200: DemandDetailOut, **ERRORS})
-def merge(request, demand_id: int, payload: MergeIn):
+@router.post("/{demand_id}/merge", response={200: DemandDetailOut, **ERRORS})
+def merge(request, demand_id: str, payload: MergeIn):
     target = access_demand(request.auth, payload.into)
     return _act(request, demand_id, services.demand_merge, into=target)
 
 
-@router.post("/{int:demand_id}/sign", response={200: DemandDetailOut, **ERRORS})
-def sign(request, demand_id: int):
+@router.post("/{demand_id}/sign", response={200: DemandDetailOut, **ERRORS})
+def sign(request, demand_id: str):
     return _act(request, demand_id, services.demand_sign)
 
 
-@router.post("/{int:demand_id}/return", response={200: DemandDetailOut, **ERRORS})
-def return_demand(request, demand_id: int, payload: ReturnIn):
+@router.post("/{demand_id}/return", response={200: DemandDetailOut, **ERRORS})
+def return_demand(request, demand_id: str, payload: ReturnIn):
     return _act(request, demand_id, services.demand_return, **payload.dict())
 
 
-@router.post("/{int:demand_id}/redispatch", response={200: DemandDetailOut, **ERRORS})
-def redispatch(request, demand_id: int, payload: RedispatchIn):
+@router.post("/{demand_id}/redispatch", response={200: DemandDetailOut, **ERRORS})
+def redispatch(request, demand_id: str, payload: RedispatchIn):
     return _act(request, demand_id, services.demand_redispatch, **payload.dict())
 
 
-@router.post("/{int:demand_id}/assign", response={200: DemandDetailOut, **ERRORS})
-def assign(request, demand_id: int, payload: AssignIn):
+@router.post("/{demand_id}/assign", response={200: DemandDetailOut, **ERRORS})
+def assign(request, demand_id: str, payload: AssignIn):
     return _act(request, demand_id, services.demand_assign, handler=payload.handler_id)
 
 
-@router.post("/{int:demand_id}/notes", response={200: DemandDetailOut, **ERRORS})
-def note(request, demand_id: int, payload: NoteIn):
+@router.post("/{demand_id}/notes", response={200: DemandDetailOut, **ERRORS})
+def note(request, demand_id: str, payload: NoteIn):
     return _act(request, demand_id, services.demand_note, **payload.dict())
 
 
-@router.post("/{int:demand_id}/contribution", response={200: DemandDetailOut, **ERRORS})
-def contribute(request, demand_id: int, payload: TextIn):
+@router.post("/{demand_id}/contribution", response={200: DemandDetailOut, **ERRORS})
+def contribute(request, demand_id: str, payload: TextIn):
     return _act(request, demand_id, services.demand_contribute, text=payload.text)
 
 
-@router.post("/{int:demand_id}/extension", response={200: DemandDetailOut, **ERRORS})
-def request_extension(request, demand_id: int, payload: ExtensionIn):
+@router.post("/{demand_id}/extension", response={200: DemandDetailOut, **ERRORS})
+def request_extension(request, demand_id: str, payload: ExtensionIn):
     return _act(request, demand_id, services.demand_request_extension, **payload.dict())
 
 
-@router.post("/{int:demand_id}/extension/decision", response={200: DemandDetailOut, **ERRORS})
-def decide_extension(request, demand_id: int, payload: DecisionIn):
+@router.post("/{demand_id}/extension/decision", response={200: DemandDetailOut, **ERRORS})
+def decide_extension(request, demand_id: str, payload: DecisionIn):
     return _act(request, demand_id, services.demand_decide_extension, **payload.dict())
 
 
-@router.post("/{int:demand_id}/escalation", response={200: DemandDetailOut, **ERRORS})
-def request_escalation(request, demand_id: int, payload: ReasonIn):
+@router.post("/{demand_id}/escalation", response={200: DemandDetailOut, **ERRORS})
+def request_escalation(request, demand_id: str, payload: ReasonIn):
     return _act(request, demand_id, services.demand_request_escalation, reason=payload.reason)
 
 
-@router.post("/{int:demand_id}/escalation/decision", response={200: DemandDetailOut, **ERRORS})
-def decide_escalation(request, demand_id: int, payload: EscalationDecisionIn):
+@router.post("/{demand_id}/escalation/decision", response={200: DemandDetailOut, **ERRORS})
+def decide_escalation(request, demand_id: str, payload: EscalationDecisionIn):
     return _act(request, demand_id, services.demand_decide_escalation, **payload.dict())
 
 
-@router.post("/{int:demand_id}/upper-reply", response={200: DemandDetailOut, **ERRORS})
-def upper_reply(request, demand_id: int, payload: TextIn):
+@router.post("/{demand_id}/upper-reply", response={200: DemandDetailOut, **ERRORS})
+def upper_reply(request, demand_id: str, payload: TextIn):
     return _act(request, demand_id, services.demand_record_upper_reply, text=payload.text)
 
 
-@router.post("/{int:demand_id}/reply", response={200: DemandDetailOut, **ERRORS})
-def submit_reply(request, demand_id: int, payload: TextIn):
+@router.post("/{demand_id}/reply", response={200: DemandDetailOut, **ERRORS})
+def submit_reply(request, demand_id: str, payload: TextIn):
     return _act(request, demand_id, services.demand_submit_reply, text=payload.text)
 
 
-@router.post("/{int:demand_id}/reply/approve", response={200: DemandDetailOut, **ERRORS})
-def approve_reply(request, demand_id: int):
+@router.post("/{demand_id}/reply/approve", response={200: DemandDetailOut, **ERRORS})
+def approve_reply(request, demand_id: str):
     return _act(request, demand_id, services.demand_approve_reply)
 
 
-@router.post("/{int:demand_id}/reply/reject", response={200: DemandDetailOut, **ERRORS})
-def reject_reply(request, demand_id: int, payload: ReasonIn):
+@router.post("/{demand_id}/reply/reject", response={200: DemandDetailOut, **ERRORS})
+def reject_reply(request, demand_id: str, payload: ReasonIn):
     return _act(request, demand_id, services.demand_reject_reply, reason=payload.reason)
 
 
-@router.post("/{int:demand_id}/revisit", response={200: DemandDetailOut, **ERRORS})
-def revisit(request, demand_id: int, payload: RevisitIn):
+@router.post("/{demand_id}/revisit", response={200: DemandDetailOut, **ERRORS})
+def revisit(request, demand_id: str, payload: RevisitIn):
     return _act(request, demand_id, services.demand_revisit, **payload.dict())
 
 
-@router.post("/{int:demand_id}/rating", response={200: DemandDetailOut, **ERRORS})
-def rate(request, demand_id: int, payload: RatingIn):
+@router.post("/{demand_id}/rating", response={200: DemandDetailOut, **ERRORS})
+def rate(request, demand_id: str, payload: RatingIn):
     return _act(request, demand_id, services.demand_rate, **payload.dict())
 
 
-@router.post("/{int:demand_id}/review", response={200: DemandDetailOut, **ERRORS})
-def supervisor_decide(request, demand_id: int, payload: SupervisorIn):
+@router.post("/{demand_id}/review", response={200: DemandDetailOut, **ERRORS})
+def supervisor_decide(request, demand_id: str, payload: SupervisorIn):
     return _act(request, demand_id, services.demand_supervisor_decide, **payload.dict())
 
 
-@router.post("/{int:demand_id}/reconcile", response={200: DemandDetailOut, **ERRORS})
-def reconcile(request, demand_id: int, payload: NoteOptionalIn):
+@router.post("/{demand_id}/reconcile", response={200: DemandDetailOut, **ERRORS})
+def reconcile(request, demand_id: str, payload: NoteOptionalIn):
     return _act(request, demand_id, services.demand_reconcile, note=payload.note)
 
 
-@router.post("/{int:demand_id}/withdraw", response={200: DemandDetailOut, **ERRORS})
-def withdraw(request, demand_id: int, payload: OptionalReasonIn):
+@router.post("/{demand_id}/withdraw", response={200: DemandDetailOut, **ERRORS})
+def withdraw(request, demand_id: str, payload: OptionalReasonIn):
     return _act(request, demand_id, services.demand_withdraw, reason=payload.reason)
 
 
-@router.post("/{int:demand_id}/reveal", response={200: RevealOut, **ERRORS})
-def reveal(request, demand_id: int, payload: RevealIn):
+@router.post("/{demand_id}/reveal", response={200: RevealOut, **ERRORS})
+def reveal(request, demand_id: str, payload: RevealIn):
     demand = access_demand(request.auth, demand_id)
     value = services.demand_reveal_contact(demand=demand, by=request.auth, field=payload.field)
     return {"field": payload.field, "value": value}

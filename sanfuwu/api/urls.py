@@ -38,13 +38,37 @@ def on_transition_error(request, exc: TransitionError):
     return _error(request, exc.status, exc.code, exc.message, exc.field)
 
 
+LOCATIONS = {"body", "query", "path", "header", "cookie", "form", "file"}
+WRAPPERS = {"payload", "q"}
+
+
+def _field_of(loc) -> str | None:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in LOCATIONS:
+        parts = parts[1:]
+    if parts and parts[0] in WRAPPERS:
+        parts = parts[1:]
+    return ".".join(parts) or None
+
+
 @api.exception_handler(ValidationError)
 def on_validation_error(request, exc: ValidationError):
-    errors = exc.errors
+    errors = [
+        {
+            "type": e.get("type"),
+            "loc": [str(p) for p in e.get("loc", [])],
+            "msg": str(e.get("msg", "")),
+            "field": _field_of(e.get("loc", [])),
+        }
+        for e in exc.errors
+    ]
     first = errors[0] if errors else {}
-    loc = [str(p) for p in first.get("loc", []) if p not in ("body", "query", "path", "payload")]
-    field = ".".join(loc) or None
-    message = f"{field or '请求'}：{first.get('msg', '格式错误')}"
+    field = first.get("field")
+    if first.get("type") == "missing":
+        missing = "、".join(e["field"] or "?" for e in errors if e.get("type") == "missing")
+        message = f"缺少必填字段：{missing}"
+    else:
+        message = f"{field or '请求'}：{first.get('msg', '格式错误')}"
     return _error(request, 422, "invalid", message, field, errors=errors)
 
 
