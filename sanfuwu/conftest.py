@@ -15,6 +15,13 @@ from sanfuwu.orgs.roles import Role
 from sanfuwu.orgs.services import unit_create
 
 
+def pytest_configure(config):
+    from django.conf import settings
+
+    # PBKDF2's 1M iterations cost 0.3 s per user; tests need no strong hashes
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(autouse=True)
 def _fresh_calendar_cache():
     clear_calendar_cache()

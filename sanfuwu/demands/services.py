@@ -285,10 +285,10 @@ def default_dispatch_unit(*, by: User | None, community: Unit | None) -> Unit:
             Unit.objects.filter(pk__in=unit_ids).order_by("-depth").first() if unit_ids else None
         )
     if start is not None:
-        for unit in [start, *reversed(start.get_ancestors())]:
+        for unit in [start, *reversed(Unit.objects.get_ancestors(start))]:
             if unit.kind in (UnitKind.STREET, UnitKind.DISTRICT):
                 return unit
-    root = Unit.get_first_root_node()
+    root = Unit.objects.get_first_root_node()
     if root is None:
         raise InvalidInput("系统尚未配置单位", field="dispatch_unit")
     return root
@@ -740,7 +740,7 @@ def demand_request_escalation(*, demand: Demand | int, by: User, reason: str) ->
     d = _lock(demand)
     t = _check(d, "request_escalation", by)
     reason = check_text(reason, field="reason", max_length=REASON_MAX)
-    parent = d.dispatch_unit.get_parent()
+    parent = Unit.objects.get_parent(d.dispatch_unit)
     Escalation.objects.create(
         demand=d,
         from_unit=d.dispatch_unit,
@@ -760,7 +760,7 @@ def demand_decide_escalation(
     """审批上报 — the unit head approves: the demand goes to the parent unit's dispatcher, or at
     the 区 root is handed to the city level with its reference; or refuses it."""
     d = _lock(demand)
-    parent = d.dispatch_unit.get_parent()
+    parent = Unit.objects.get_parent(d.dispatch_unit)
     name = (
         ("escalate_to_parent" if parent else "escalate_to_city") if approve else "refuse_escalation"
     )
