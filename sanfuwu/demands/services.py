@@ -238,6 +238,17 @@ def _set_handling_units(demand: Demand, lead: Unit, co_units: Sequence[Unit]) ->
         DemandParty.objects.create(demand=demand, unit=unit, role=PartyRole.CO, created_at=now)
 
 
+def _send_to_units(
+    d: Demand, lead: Unit, co: Sequence[Unit], *, due_at: datetime | None = None
+) -> None:
+    """派单 / 改派: the units take over and both clocks start afresh for them."""
+    _set_handling_units(d, lead, co)
+    _start_clock(d, working_days=sla.handling_days_for(d.kind), due_at=due_at)
+    d.sign_due_at = sla.add_working_days(clock.now(), sla.sign_days())
+    d.signed_at = None
+    d.dispatched_at = clock.now()
+
+
 def _check_handling_units(
     dispatch_unit: Unit, lead_unit: Any, co_units: Iterable[Any]
 ) -> tuple[Unit, list[Unit]]:
@@ -259,6 +270,22 @@ def _check_handling_units(
 
 def _round(demand: Demand) -> int:
     return demand.reopen_count + 1
+
+
+def _reply_by_dispatcher(d: Demand, t: Transition, *, by: User, text: str) -> None:
+    """A reply the dispatcher gives or records itself (直接答复, 上级答复): approved at once."""
+    now = clock.now()
+    Reply.objects.create(
+        demand=d,
+        round=_round(d),
+        text=text,
+        author=by,
+        approved_by=by,
+        approved_at=now,
+        created_at=now,
+    )
+    d.replied_at = now
+    _apply(d, t, by=by, note=text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -478,10 +505,7 @@ def demand_dispatch(
         d.level = Level.OWN
     due_at = check_future(due_at, field="due_at", now=clock.now())
     lead, co = _check_handling_units(d.dispatch_unit, lead_unit, co_units)
-    _set_handling_units(d, lead, co)
-    _start_clock(d, working_days=sla.handling_days_for(d.kind), due_at=due_at)
-    d.sign_due_at = sla.add_working_days(clock.now(), sla.sign_days())
-    d.dispatched_at = clock.now()
+    _send_to_units(d, lead, co, due_at=due_at)
     _apply(
         d,
         t,
@@ -501,18 +525,7 @@ def demand_answer_directly(
     t = _check(d, "answer_directly", by)
     text = check_text(text, field="text", max_length=BODY_MAX)
     _classify_fields(d, category=category, kind=kind, level=None)
-    now = clock.now()
-    Reply.objects.create(
-        demand=d,
-        round=_round(d),
-        text=text,
-        author=by,
-        approved_by=by,
-        approved_at=now,
-        created_at=now,
-    )
-    d.replied_at = now
-    _apply(d, t, by=by, note=text)
+    _reply_by_dispatcher(d, t, by=by, text=text)
     return d
 
 
@@ -607,11 +620,7 @@ def demand_redispatch(
     lead, co = _check_handling_units(d.dispatch_unit, lead_unit, co_units)
     _retire_parties(d)
     d.parties.filter(unit__in=[lead, *co], role=PartyRole.FORMER).delete()
-    _set_handling_units(d, lead, co)
-    _start_clock(d, working_days=sla.handling_days_for(d.kind))
-    d.sign_due_at = sla.add_working_days(clock.now(), sla.sign_days())
-    d.signed_at = None
-    d.dispatched_at = clock.now()
+    _send_to_units(d, lead, co)
     _apply(d, t, by=by, note=note, data={"lead_unit": lead.name, "co_units": [u.name for u in co]})
     return d
 
@@ -804,18 +813,7 @@ def demand_record_upper_reply(*, demand: Demand | int, by: User, text: str) -> D
     d = _lock(demand)
     t = _check(d, "record_upper_reply", by)
     text = check_text(text, field="text", max_length=BODY_MAX)
-    now = clock.now()
-    Reply.objects.create(
-        demand=d,
-        round=_round(d),
-        text=text,
-        author=by,
-        approved_by=by,
-        approved_at=now,
-        created_at=now,
-    )
-    d.replied_at = now
-    _apply(d, t, by=by, note=text)
+    _reply_by_dispatcher(d, t, by=by, text=text)
     return d
 
 
