@@ -235,3 +235,17 @@ def check_transition(name: str, *, state: str, actors: Iterable[str]) -> Transit
 def allowed_transitions(*, state: str, actors: Iterable[str]) -> list[Transition]:
     actors = frozenset(actors)
     return [t for t in TRANSITIONS.values() if t.allows(state, actors)]
+
+
+def markdown_table() -> str:
+    """The transition table as Markdown (docs/workflow.md is this, checked by a test)."""
+    lines = [
+        "| 操作 | transition | from | to | who (actor) |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for t in TRANSITIONS.values():
+        sources = "、".join(state_label(s) for s in State if s in t.sources)
+        target = state_label(t.target) if t.target else "（不变）"
+        actors = "、".join(str(Actor(a).label) for a in Actor if a in t.actors)
+        lines.append(f"| {t.label} | `{t.name}` | {sources} | {target} | {actors} |")
+    return "\n".join(lines) + "\n"

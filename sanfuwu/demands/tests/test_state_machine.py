@@ -232,3 +232,12 @@ def test_a_new_cycle_after_redispatch_can_be_overdue_again(tiny):
     assert services.sweep_deadlines().overdue == 0  # the new deadline is not due yet
     assert services.sweep_deadlines(now=later).overdue == 1
     assert DemandEvent.objects.filter(demand=demand, action="mark_overdue").count() == 2
+
+
+def test_docs_workflow_table_matches_workflow_py():
+    from pathlib import Path
+
+    from sanfuwu.demands.workflow import markdown_table
+
+    doc = Path(__file__).resolve().parents[3] / "docs" / "workflow.md"
+    assert doc.read_text(encoding="utf-8").endswith(markdown_table())
