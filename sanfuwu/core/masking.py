@@ -4,17 +4,17 @@ from __future__ import annotations
 
 
 def mask_phone(value: str | None) -> str:
+    """138****1234; landlines keep the area code and the last four digits."""
     v = (value or "").strip()
     if not v:
         return ""
-    if len(v) == 11 and v.isdigit():
-        return f"{v[:3]}****{v[-4:]}"
-    if len(v) <= 4:
-        return "*" * len(v)
-    keep = 2 if len(v) < 8 else 4
-    head = v.split("-")[0] if "-" in v and v.startswith("0") else ""
-    middle = len(v) - len(head) - keep
-    return head + "*" * max(middle, 1) + v[-keep:]
+    if v.startswith("0") and "-" in v:
+        area, rest = v.split("-", 1)
+        keep = 4 if len(rest) > 4 else 1
+        return f"{area}-{'*' * (len(rest) - keep)}{rest[-keep:]}"
+    if len(v) <= 6:
+        return "*" * (len(v) - 2) + v[-2:] if len(v) > 2 else "*" * len(v)
+    return v[:3] + "*" * (len(v) - 7) + v[-4:] if len(v) >= 11 else "*" * (len(v) - 2) + v[-2:]
 
 
 def mask_id_number(value: str | None) -> str:
