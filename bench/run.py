@@ -87,10 +87,19 @@ def prepare(size: int) -> None:
 
 
 def tokens() -> dict[str, str]:
-    from sanfuwu.orgs.models import ApiToken, User, hash_token
+    from sanfuwu.orgs.models import ApiToken, Membership, Unit, User, hash_token
 
+    street_user, _ = User.objects.get_or_create(
+        username="bench_street", defaults={"display_name": "街道派单员"}
+    )
+    street = Unit.objects.filter(kind="street").order_by("path").first()
+    Membership.objects.get_or_create(user=street_user, unit=street, role="dispatcher")
     out = {}
-    for role, username in (("dispatcher", "u00000"), ("handler", "u00001")):
+    for role, username in (
+        ("dispatcher", "u00000"),
+        ("handler", "u00001"),
+        ("street_dispatcher", "bench_street"),
+    ):
         user = User.objects.get(username=username)
         raw = ApiToken.new_raw_key()
         ApiToken.objects.create(user=user, name="bench", key_hash=hash_token(raw), prefix=raw[:8])
@@ -200,7 +209,7 @@ def measure_http(db: str, env: dict[str, str]) -> None:
         result(f"submit_api_{db}", 4 * per / (time.perf_counter() - t0), "demands/s")
         if errors:
             print(f"# submit errors: {errors[:3]}", flush=True)
-        for role in ("dispatcher", "handler"):
+        for role in ("dispatcher", "street_dispatcher", "handler"):
             c = Http(port, toks[role])
             times = []
             for _ in range(30):
