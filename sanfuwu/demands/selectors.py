@@ -143,35 +143,37 @@ def demand_parties(demand: Demand) -> list[DemandParty]:
 
 
 def event_recipients(event_id: int) -> list[tuple[User, str]]:
-    """Who hears about an event: the lead unit's people, or the dispatchers, by action."""
-    event = DemandEvent.objects.select_related("demand").filter(pk=event_id).first()
+    """Who hears about an event: the dispatchers for what comes back to them (退单, 延期申请,
+    重办, 上报), the lead unit's people and the named handler for the rest."""
+    from .workflow import TRANSITIONS
+
+    event = (
+        DemandEvent.objects.select_related("demand", "demand__handler").filter(pk=event_id).first()
+    )
     if event is None:
         return []
     demand = event.demand
-    title = f"#{demand.pk}「{demand.title[:30]}」"
-    to_unit: list[tuple[int | None, tuple[str, ...]]] = []
-    if event.action in {"dispatch", "redispatch"}:
-        to_unit.append((demand.lead_unit_id, (Role.HANDLER, Role.UNIT_HEAD)))
-        message = f"新派单：{title}"
-    elif event.action in {"return", "request_extension", "rate_reopen", "escalate_to_parent"}:
-        to_unit.append((demand.dispatch_unit_id, (Role.DISPATCHER,)))
-        message = f"{event.get_action_display() if hasattr(event, 'get_action_display') else event.action}：{title}"
-    elif event.action in {"mark_overdue", "mark_sign_overdue"}:
-        to_unit.append((demand.lead_unit_id, (Role.HANDLER, Role.UNIT_HEAD)))
-        message = f"已超期：{title}"
+    transition = TRANSITIONS.get(event.action)
+    label = transition.label if transition else event.action
+    message = f"{label}：#{demand.pk}「{demand.title[:30]}」"
+    if event.action in {
+        "return",
+        "request_extension",
+        "rate_reopen",
+        "rate_to_review",
+        "escalate_to_parent",
+    }:
+        unit_id, roles = demand.dispatch_unit_id, (Role.DISPATCHER,)
     else:
-        to_unit.append((demand.lead_unit_id, (Role.HANDLER, Role.UNIT_HEAD)))
-        message = f"{event.action}：{title}"
-    users: dict[int, User] = {}
-    for unit_id, roles in to_unit:
-        if unit_id is None:
-            continue
+        unit_id, roles = demand.lead_unit_id, (Role.HANDLER, Role.UNIT_HEAD)
+    users = {
+        u.pk: u
         for u in User.objects.filter(
-            memberships__unit_id=unit_id, memberships__role__in=roles, is_active=True
-        ).distinct():
-            users[u.pk] = u
-    if demand.handler_id and demand.handler_id not in users and demand.handler:
-        users[demand.handler_id] = demand.handler
+            memberships__unit_id=unit_id or 0, memberships__role__in=roles, is_active=True
+        ).distinct()
+    }
+    if demand.handler is not None and roles != (Role.DISPATCHER,):
+        users.setdefault(demand.handler.pk, demand.handler)
     return [(u, message) for u in users.values()]
 
 
