@@ -84,6 +84,9 @@ def submit_demand(request, payload: SubmitIn):
         if resident is None:
             raise InvalidInput("未知的群众", field="resident_id")
     data = payload.dict(exclude={"enterprise_id", "resident_id"})
+    token = getattr(request, "api_token", None)
+    if data["channel"] == "api" and not data["source"] and token is not None:
+        data["source"] = token.name
     result = services.demand_submit(
         by=request.auth, enterprise=enterprise, resident=resident, **data
     )

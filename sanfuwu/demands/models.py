@@ -272,6 +272,16 @@ class DemandParty(models.Model):
         indexes = [models.Index(fields=["unit", "demand"], name="party_unit_demand")]
 
 
+class EventQuerySet(models.QuerySet["DemandEvent"]):
+    """The audit trail is append-only, also for bulk operations."""
+
+    def update(self, **kwargs):
+        raise RuntimeError("DemandEvent rows are never updated")
+
+    def delete(self):
+        raise RuntimeError("DemandEvent rows are never deleted")
+
+
 class DemandEvent(models.Model):
     """The audit trail: one row per change, written in the change's transaction, never altered."""
 
@@ -292,6 +302,8 @@ class DemandEvent(models.Model):
     # set for events that must happen at most once (e.g. "overdue in cycle 3")
     once_key = models.CharField(max_length=100, null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = EventQuerySet.as_manager()
 
     class Meta:
         constraints = [

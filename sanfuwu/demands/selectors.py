@@ -163,7 +163,8 @@ def event_recipients(event_id: int) -> list[tuple[User, str]]:
         "rate_to_review",
         "escalate_to_parent",
     }:
-        unit_id, roles = demand.dispatch_unit_id, (Role.DISPATCHER,)
+        unit_id: int | None = demand.dispatch_unit_id
+        roles: tuple[str, ...] = (Role.DISPATCHER,)
     else:
         unit_id, roles = demand.lead_unit_id, (Role.HANDLER, Role.UNIT_HEAD)
     users = {

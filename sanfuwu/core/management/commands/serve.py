@@ -15,6 +15,7 @@ SIGTERM should ``serve`` itself be killed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -40,6 +41,12 @@ def _die_with_parent() -> Callable[[], None] | None:
         libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
 
     return preexec
+
+
+def _kill_group(pgid: int) -> None:
+    """SIGKILL a child's process group (the child and anything it forked), if any is left."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
 
 
 class Command(BaseCommand):
@@ -70,7 +77,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, host: str, port: int, workers: int, threads: int, **options):
         manage = sys.argv[0] if os.path.basename(sys.argv[0]) == "manage.py" else None
-        django = [sys.executable, os.path.abspath(manage)] if manage else [sys.executable, "-m", "django"]
+        django = (
+            [sys.executable, os.path.abspath(manage)]
+            if manage
+            else [sys.executable, "-m", "django"]
+        )
         bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         commands = {
             "web": [
@@ -88,6 +99,7 @@ class Command(BaseCommand):
                 str(GRACE_SECONDS - 5),
                 "--access-logfile",
                 "-",
+                "--no-control-socket",  # no ~/.gunicorn socket shared by every instance
             ],
             "worker": [*django, "db_worker", "--no-reload"],
             "sweeper": [*django, "sweep_deadlines", "--loop"],
@@ -124,7 +136,7 @@ class Command(BaseCommand):
                 if dead:
                     name, code = dead[0]
                     self.say(f"{name} exited with status {code}; stopping the others", err=True)
-                    exit_code = code or 1
+                    exit_code = code if code and code > 0 else 1
                     break
                 time.sleep(0.2)
         finally:
@@ -148,15 +160,14 @@ class Command(BaseCommand):
             if child.poll() is None:
                 child.send_signal(sig)
         deadline = time.monotonic() + GRACE_SECONDS
+        killed = False
         while any(c.poll() is None for c in children.values()):
-            if time.monotonic() > deadline or len(received) > max(seen, 1):
+            if not killed and (time.monotonic() > deadline or len(received) > seen):
+                killed = True
                 for name, child in children.items():
                     if child.poll() is None:
                         self.say(f"{name} did not stop; killing it", err=True)
-                        child.kill()
+                        _kill_group(child.pid)
             time.sleep(0.1)
         for child in children.values():
-            try:
-                os.killpg(child.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            _kill_group(child.pid)
