@@ -56,21 +56,52 @@ from .workflow import CLOCK_STATES, Actor, State, Transition, check_transition
 # checks at the edge (check_… raise InvalidInput naming the field)
 
 
+FIELD_LABELS = {
+    "title": "标题",
+    "body": "内容",
+    "text": "内容",
+    "kind": "类型",
+    "channel": "渠道",
+    "source": "来源",
+    "category": "分类",
+    "level": "层级",
+    "contact_name": "联系人",
+    "contact_phone": "联系电话",
+    "contact_id_number": "身份证号",
+    "address": "地址",
+    "community": "村社",
+    "reason": "理由",
+    "reason_code": "退单原因",
+    "note": "说明",
+    "explanation": "说明",
+    "comment": "评价意见",
+    "rating": "评价",
+    "client_key": "外部编号",
+    "upper_reference": "上级受理编号",
+}
+
+
+def label(field: str) -> str:
+    return FIELD_LABELS.get(field, field)
+
+
 def check_text(value: Any, *, field: str, max_length: int, required: bool = True) -> str:
     text = (value or "").strip() if isinstance(value, str) or value is None else None
     if text is None:
-        raise InvalidInput(f"{field} 必须是文本", field=field)
+        raise InvalidInput(f"{label(field)}必须是文本", field=field)
     if required and not text:
-        raise InvalidInput(f"{field} 不能为空", field=field)
+        raise InvalidInput(f"{label(field)}不能为空", field=field)
     if len(text) > max_length:
-        raise InvalidInput(f"{field} 超过 {max_length} 字的上限（{len(text)} 字）", field=field)
+        raise InvalidInput(
+            f"{label(field)}超过 {max_length} 字的上限（{len(text)} 字）", field=field
+        )
     return text
 
 
 def check_choice(value: Any, choices: Any, *, field: str) -> str:
     if value not in choices.values:
         allowed = "、".join(f"{v}（{label}）" for v, label in choices.choices)
-        raise InvalidInput(f"{field} 的值“{value}”无效，可选：{allowed}", field=field)
+        raise InvalidInput(f"{label(field)}的值“{value}”无效，可选：{allowed}", field=field)
     return str(value)
 
 

@@ -101,6 +101,7 @@ def test_one_bad_file_writes_nothing_and_reports_every_failing_row(tiny, tmp_pat
         ["", "没有标题", "求助", "", "", "", "", "", ""],
         ["类型不对", "x", "闲聊", "", "", "", "", "", ""],
         ["太长", "长" * 5001, "建议", "", "", "", "", "", ""],
+        ["只有标题"],  # a row with missing columns
         GOOD_ROWS[1],
     ]
     with pytest.raises(CommandError) as exc:
@@ -112,9 +113,10 @@ def test_one_bad_file_writes_nothing_and_reports_every_failing_row(tiny, tmp_pat
         "第 5 行 · 标题",
         "第 6 行 · 类型",
         "第 7 行 · 内容",
+        "第 8 行 · 内容",
     ):
         assert line in report
-    assert "共 5 处错误" in report
+    assert "共 6 处错误" in report
     assert Demand.objects.count() == 0 and DemandEvent.objects.count() == 0
 
 
