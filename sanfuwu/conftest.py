@@ -68,6 +68,29 @@ class Api:
         )
 
 
+def hotline_demand(tiny: Tiny, *, dispatch: bool = False, **fields):
+    """A demand recorded by the district dispatcher from a hotline call; dispatched to 住建局
+    when `dispatch` is set."""
+    from sanfuwu.demands import services
+
+    values = {
+        "title": "电梯故障",
+        "body": "3幢电梯坏了。",
+        "kind": "complaint",
+        "channel": "hotline",
+        "contact_name": "张三",
+        "contact_phone": "13812341234",
+        **fields,
+    }
+    demand = services.demand_submit(by=tiny.users["dispatcher"], **values).demand
+    if dispatch:
+        services.demand_dispatch(
+            demand=demand, by=tiny.users["dispatcher"], lead_unit=tiny.dept, category=tiny.category
+        )
+        demand.refresh_from_db()
+    return demand
+
+
 def make_user(username: str, unit: Unit | None = None, *roles: str) -> User:
     user = User.objects.create_user(username=username, password="x", display_name=username)
     for role in roles:

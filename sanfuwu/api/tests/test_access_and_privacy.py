@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from sanfuwu.conftest import hotline_demand
 from sanfuwu.demands import services
 from sanfuwu.demands.models import DemandEvent
 from sanfuwu.demands.tests.recipes import Route, drive
@@ -42,25 +43,11 @@ OUTSIDERS = ["other_head", "stranger", "street_dispatcher", "grid_worker"]
 
 
 def hotline(tiny, **extra):
-    return services.demand_submit(
-        by=tiny.users["dispatcher"],
-        title="电梯故障",
-        body="3幢电梯坏了。",
-        kind="complaint",
-        channel="hotline",
-        contact_name="张三",
-        contact_phone="13812341234",
-        contact_id_number="11010519491231002X",
-        **extra,
-    ).demand
+    return hotline_demand(tiny, contact_id_number="11010519491231002X", **extra)
 
 
 def dispatched(tiny, **extra):
-    d = hotline(tiny, **extra)
-    services.demand_dispatch(
-        demand=d, by=tiny.users["dispatcher"], lead_unit=tiny.dept, category=tiny.category
-    )
-    return d
+    return hotline_demand(tiny, dispatch=True, contact_id_number="11010519491231002X", **extra)
 
 
 @pytest.mark.parametrize("who", OUTSIDERS)

@@ -65,17 +65,6 @@ def new_demand(route: Route, title: str = "路灯不亮") -> Demand:
     ).demand
 
 
-def _to_handling(d: Demand, r: Route) -> None:
-    services.demand_dispatch(
-        demand=d,
-        by=r.user(Actor.DISPATCHER),
-        lead_unit=r.lead,
-        co_units=r.co_units,
-        category=r.tiny.category,
-    )
-    services.demand_sign(demand=d, by=r.user(Actor.LEAD_HANDLER))
-
-
 def _reply(d: Demand, r: Route) -> None:
     if r.co_units and not d.parties.filter(role="co", contributed_at__isnull=False).exists():
         services.demand_contribute(

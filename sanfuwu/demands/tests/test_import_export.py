@@ -9,6 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from openpyxl import Workbook, load_workbook
 
+from sanfuwu.conftest import hotline_demand
 from sanfuwu.demands import services
 from sanfuwu.demands.models import Demand, DemandEvent
 from sanfuwu.orgs.models import ApiToken, hash_token
@@ -158,18 +159,7 @@ def ledger(tmp_path, user, fmt="csv", *extra):
 
 
 def test_export_shows_what_the_user_may_see_masked_as_for_them(tiny, tmp_path):
-    d = services.demand_submit(
-        by=tiny.users["dispatcher"],
-        title="电梯故障",
-        body="x",
-        kind="complaint",
-        channel="hotline",
-        contact_name="张三",
-        contact_phone="13812341234",
-    ).demand
-    services.demand_dispatch(
-        demand=d, by=tiny.users["dispatcher"], lead_unit=tiny.dept, category=tiny.category
-    )
+    hotline_demand(tiny, dispatch=True)
     services.demand_submit(
         by=tiny.users["dispatcher"], title="另一件", body="y", kind="help", channel="hotline"
     )

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from sanfuwu.demands import services
+from sanfuwu.conftest import hotline_demand
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -53,17 +53,13 @@ def _login(page, live_server, username: str) -> None:
 def test_dispatcher_logs_in_sees_the_demand_with_its_light_and_opens_its_timeline(
     tiny, live_server, page
 ):
-    demand = services.demand_submit(
-        by=tiny.users["dispatcher"],
+    hotline_demand(
+        tiny,
+        dispatch=True,
         title="楼道堆放杂物存在消防隐患",
         body="幸福社区5幢楼道长期堆放杂物。",
-        kind="complaint",
-        channel="hotline",
         contact_name="李四",
         contact_phone="13912345678",
-    ).demand
-    services.demand_dispatch(
-        demand=demand, by=tiny.users["dispatcher"], lead_unit=tiny.dept, category=tiny.category
     )
     _login(page, live_server, "paidan")
     page.wait_for_selector("table.list")
@@ -83,14 +79,7 @@ def test_dispatcher_logs_in_sees_the_demand_with_its_light_and_opens_its_timelin
 def test_a_handler_of_another_unit_sees_an_empty_list_and_masked_numbers_elsewhere(
     tiny, live_server, page
 ):
-    services.demand_submit(
-        by=tiny.users["dispatcher"],
-        title="噪音扰民",
-        body="夜间施工。",
-        kind="complaint",
-        channel="hotline",
-        contact_phone="13912345678",
-    )
+    hotline_demand(tiny, title="噪音扰民", contact_phone="13912345678")
     _login(page, live_server, "other")
     page.wait_for_selector("table.list")
     assert "没有可查看的诉求" in page.locator("table.list").inner_text()
