@@ -6,6 +6,7 @@ import os
 import shutil
 
 import pytest
+from django.db import connections
 
 from sanfuwu.conftest import hotline_demand
 
@@ -40,6 +41,8 @@ def page():
         yield context.new_page()
         context.close()
         browser.close()
+        # ORM calls made while Playwright runs use their own connection: close it here
+        connections.close_all()
 
 
 def _login(page, live_server, username: str) -> None:
