@@ -250,7 +250,13 @@ def _pause_clock(demand: Demand) -> None:
 
 
 def _retire_parties(demand: Demand, roles: Sequence[str] = (PartyRole.LEAD, PartyRole.CO)) -> None:
-    """The earlier units keep read-only access: their rows become FORMER."""
+    """The earlier units keep read-only access: their rows become FORMER. What they asked
+    for and nobody decided yet (an extension) lapses with their part."""
+    ExtensionRequest.objects.filter(demand=demand, status=ExtensionStatus.PENDING).update(
+        status=ExtensionStatus.REFUSED,
+        decision_note="承办单位变更，申请失效",
+        decided_at=clock.now(),
+    )
     for party in list(demand.parties.filter(role__in=roles)):
         if demand.parties.filter(unit_id=party.unit_id, role=PartyRole.FORMER).exists():
             party.delete()
@@ -1060,7 +1066,9 @@ def demand_withdraw(
         extra.add(Actor.SUBMITTER)
     t = _check(d, "withdraw", by, extra=extra)
     reason = check_text(reason, field="reason", max_length=REASON_MAX, required=False)
-    _retire_parties(d, roles=())
+    ExtensionRequest.objects.filter(demand=d, status=ExtensionStatus.PENDING).update(
+        status=ExtensionStatus.REFUSED, decision_note="诉求已撤回", decided_at=clock.now()
+    )
     d.closed_at = clock.now()
     _pause_clock(d)
     _apply(d, t, by=by, actor_label="诉求人" if by is None else "", note=reason)

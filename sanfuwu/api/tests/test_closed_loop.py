@@ -238,3 +238,27 @@ def test_reference_endpoints(tiny, api):
     assert [u["name"] for u in under] == ["住建局", "物业科"]
     cats = api("handler").get("/categories", level=2).json()
     assert [c["path"] for c in cats] == ["城乡建设/物业管理"]
+
+
+def test_a_pending_extension_lapses_when_the_demand_changes_hands(tiny, api):
+    pk = submit(api)
+    ok(
+        api("dispatcher").post(
+            f"/demands/{pk}/dispatch", {"lead_unit": tiny.dept.pk, "category": tiny.category.pk}
+        )
+    )
+    ok(api("handler").post(f"/demands/{pk}/sign"))
+    ok(api("handler").post(f"/demands/{pk}/extension", {"working_days": 3, "reason": "需协调"}))
+    ok(
+        api("dispatcher").post(f"/demands/{pk}/redispatch", {"lead_unit": tiny.other_dept.pk}),
+        "dispatched",
+    )
+    ok(api("other_handler").post(f"/demands/{pk}/sign"), "handling")
+    r = api("dispatcher").post(f"/demands/{pk}/extension/decision", {"approve": True})
+    assert r.status_code == 409 and r.json()["code"] == "no_pending_extension"
+    # the new unit may ask for its own
+    ok(
+        api("other_handler").post(
+            f"/demands/{pk}/extension", {"working_days": 2, "reason": "新单位需时间"}
+        )
+    )
