@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "sanfuwu.orgs",
     "sanfuwu.directory",
     "sanfuwu.demands",
+    "sanfuwu.insights",
     "sanfuwu.api",
     "sanfuwu.web",
 ]

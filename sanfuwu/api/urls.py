@@ -12,6 +12,7 @@ from sanfuwu.demands.workflow import TransitionError
 from .auth import AUTH
 from .demands import public_router
 from .demands import router as demands_router
+from .insights import router as insights_router
 from .reference import router as reference_router
 
 api = NinjaAPI(
@@ -91,3 +92,4 @@ def on_http_error(request, exc: HttpError):
 api.add_router("/", reference_router)
 api.add_router("/demands", demands_router)
 api.add_router("/public", public_router)
+api.add_router("/suggestions", insights_router)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class InsightsConfig(AppConfig):
+    name = "sanfuwu.insights"
+    verbose_name = "智能分析"
