@@ -72,23 +72,14 @@ INDUSTRIES = [
     "交通运输、仓储和邮政业",
     "租赁和商务服务业",
 ]
-KEYWORDS = {
-    "劳动和社会保障": "社保 工资 养老 医保 退休 劳动 就业 人社 公积金 欠薪 补贴 工伤 失业",
-    "教育文体": "学校 教育 学生 老师 教师 幼儿园 小学 中学 招生 入学 培训 学位 体育",
-    "卫生计生": "医院 医生 医疗 计生 生育 卫生 疫苗 患者 诊所 护士 药 独生子女",
-    "交通运输": "公交 出租车 交通 高速 车站 地铁 驾校 客运 线路 班车 的士 网约车",
-    "环境保护": "污染 噪音 排放 环保 粉尘 臭 废水 废气 油烟 扰民 化工 垃圾",
-    "商贸旅游": "商家 消费 旅游 传销 市场 商场 超市 退款 价格 景区 电商 加盟 销售",
-}
 
 
-def guess_category_name(text: str) -> str:
-    best, score = "城乡建设", 0
-    for name, words in KEYWORDS.items():
-        s = sum(text.count(w) for w in words.split())
-        if s > score:
-            best, score = name, s
-    return best
+def guess_category_name(title: str, body: str) -> str:
+    """The hot-topic and replied files carry no label: let the shipped router decide."""
+    from sanfuwu.insights.routing import load_router
+
+    ranking = load_router().suggest(title, body).ranking
+    return ranking[0][0] if ranking else "城乡建设"
 
 
 @dataclass
@@ -99,15 +90,16 @@ class Message:
     reply: str
 
 
-def load_messages() -> list[Message]:
+def load_messages(limit: int = 10_000) -> list[Message]:
     """Real messages with original text: labelled 'original' rows, hot topics, replied ones."""
     out: list[Message] = []
     seen: set[str] = set()
 
-    def add(title: str, body: str, category: str, reply: str = "") -> None:
+    def add(title: str, body: str, category: str | None, reply: str = "") -> None:
         title, body = title.strip()[:200], body.strip()[:5000]
-        if not title or not body or title in seen:
+        if len(out) >= limit or not title or not body or title in seen:
             return
+        category = category or guess_category_name(title, body)
         seen.add(title)
         out.append(Message(title, body, category, reply.strip()[:5000]))
 
@@ -117,15 +109,10 @@ def load_messages() -> list[Message]:
                 add(row["title"], row["body"], row["label"])
     with (TIPDM_DIR / "replied_messages.csv").open(encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
-            add(
-                row["title"],
-                row["body"],
-                guess_category_name(row["title"] + row["body"]),
-                row["reply"],
-            )
+            add(row["title"], row["body"], None, row["reply"])
     with (TIPDM_DIR / "hot_topic_messages.csv").open(encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
-            add(row["title"], row["body"], guess_category_name(row["title"] + row["body"]))
+            add(row["title"], row["body"], None)
     return out
 
 
@@ -604,12 +591,12 @@ def load_demo(*, demands: int = 5000, seed: int = 2026, log: Callable[[str], Non
     rng = random.Random(seed)
     with notifications_suppressed():
         district = build_organisation(rng, log)
-        messages = load_messages()
-        now = timezone.now()
         done = Demand.objects.filter(source="示范数据").count()
         if done >= demands:
             log(f"示范诉求已存在（{done} 件），跳过")
             return 0
+        messages = load_messages(limit=demands)
+        now = timezone.now()
         created = 0
         for i in range(demands):
             # one RNG per demand: a resumed run drives the same demand the same way
