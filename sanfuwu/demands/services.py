@@ -335,6 +335,10 @@ class SubmitResult:
     created: bool
 
 
+# the units whose 三服务办 triage and dispatch
+DISPATCHING_KINDS = (UnitKind.STREET, UnitKind.DISTRICT)
+
+
 def default_dispatch_unit(*, by: User | None, community: Unit | None) -> Unit:
     """The 三服务办 that triages: the user's own dispatching unit, else the street of the
     community, else the district root."""
@@ -350,7 +354,7 @@ def default_dispatch_unit(*, by: User | None, community: Unit | None) -> Unit:
         )
     if start is not None:
         for unit in [start, *reversed(Unit.objects.get_ancestors(start))]:
-            if unit.kind in (UnitKind.STREET, UnitKind.DISTRICT):
+            if unit.kind in DISPATCHING_KINDS:
                 return unit
     root = Unit.objects.get_first_root_node()
     if root is None:
@@ -417,6 +421,8 @@ def demand_submit(
         raise InvalidInput("服务对象只能通过政企直通车提交诉求", field="channel")
     if dispatch_unit not in (None, ""):
         disp = check_unit(dispatch_unit, field="dispatch_unit")
+        if disp.kind not in DISPATCHING_KINDS:
+            raise InvalidInput(f"“{disp.name}”不是派单单位（区或镇街）", field="dispatch_unit")
     else:
         disp = default_dispatch_unit(by=by, community=comm)
 

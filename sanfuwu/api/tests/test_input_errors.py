@@ -48,6 +48,7 @@ def assert_error(r, status, code, field=None):
         ({"category": "不存在的分类"}, "category"),
         ({"community": 999999}, "community"),
         ({"dispatch_unit": "NO-SUCH-UNIT"}, "dispatch_unit"),
+        ({"dispatch_unit": "Q-B1"}, "dispatch_unit"),  # a department does not dispatch
         ({"kind": "gossip"}, "kind"),
         ({"channel": "pigeon"}, "channel"),
         ({"title": "长" * 201}, "title"),
