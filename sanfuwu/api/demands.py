@@ -40,7 +40,7 @@ from .schemas import (
     SupervisorIn,
     TextIn,
 )
-from .serialize import demand_detail_dict, demand_dict, event_dict
+from .serialize import demand_detail_dict, demand_dict, demand_events_for, event_dict
 
 router = Router(tags=["demands"])
 
@@ -100,8 +100,8 @@ def get_demand(request, demand_id: str):
 
 @router.get("/{demand_id}/events", response={200: list[EventOut], **ERRORS})
 def list_events(request, demand_id: str):
-    detail = _detail(request, demand_id)
-    return detail["events"]
+    demand = access_demand(request.auth, demand_id)
+    return demand_events_for(demand, user=request.auth)
 
 
 def _act(request, demand_id: str, action, **kwargs) -> dict:

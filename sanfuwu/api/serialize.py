@@ -79,14 +79,7 @@ def demand_detail_dict(demand: Demand, *, user: User | None) -> dict[str, Any]:
         }
         for p in demand_parties(demand)
     ]
-    data["events"] = [
-        event_dict(
-            e,
-            hide_actor_id=None if identity else demand.submitter_id,
-            hide_person=not identity,
-        )
-        for e in demand_events(demand)
-    ]
+    data["events"] = events_list(demand, identity=identity)
     data["allowed_actions"] = [
         t.name for t in allowed_transitions(state=demand.state, actors=actors)
     ]
@@ -101,6 +94,23 @@ def demand_detail_dict(demand: Demand, *, user: User | None) -> dict[str, Any]:
         for r in demand.replies.order_by("id")
     ]
     return data
+
+
+def events_list(demand: Demand, *, identity: bool) -> list[dict[str, Any]]:
+    """The timeline; without the right to the person's identity their own steps are anonymous."""
+    return [
+        event_dict(
+            e,
+            hide_actor_id=None if identity else demand.submitter_id,
+            hide_person=not identity,
+        )
+        for e in demand_events(demand)
+    ]
+
+
+def demand_events_for(demand: Demand, *, user: User | None) -> list[dict[str, Any]]:
+    actors = actors_for(user, demand, with_parties=False)
+    return events_list(demand, identity=can_see_identity(user, demand, actors))
 
 
 PERSON_ACTIONS = frozenset({"submit", "withdraw", "rate", "rate_reopen", "rate_to_review"})
