@@ -113,6 +113,7 @@ INSTALLED_APPS = [
     "sanfuwu.directory",
     "sanfuwu.demands",
     "sanfuwu.insights",
+    "sanfuwu.open311",
     "sanfuwu.api",
     "sanfuwu.web",
 ]

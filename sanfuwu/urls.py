@@ -6,6 +6,7 @@ from sanfuwu.api.urls import api
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    path("open311/v2/", include("sanfuwu.open311.urls")),
     path("", include("sanfuwu.web.urls")),
 ]
 
