@@ -8,14 +8,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from sanfuwu.core.errors import DomainError
 from sanfuwu.demands import services
-from sanfuwu.demands.models import Category, Channel, Demand, Kind
+from sanfuwu.demands.models import Category, Channel, Demand, DemandEvent, Kind, Reply
 from sanfuwu.demands.workflow import BEFORE_REPLY
 from sanfuwu.orgs.models import hash_token
 
@@ -123,17 +123,29 @@ def public_demands() -> QuerySet[Demand]:
     )
 
 
-def status_notes(d: Demand) -> str:
-    reply = d.replies.filter(approved_at__isnull=False).order_by("-id").first()
-    if reply is not None and d.state not in BEFORE_REPLY:
-        return reply.text
-    note = (
-        d.events.filter(action="note", data__public=True)
-        .order_by("-id")
-        .values_list("note", flat=True)
-        .first()
+def with_notes(qs: QuerySet[Demand]) -> QuerySet[Demand]:
+    """Load the approved replies and public notes of a page of demands in two queries."""
+    return qs.prefetch_related(
+        Prefetch(
+            "replies",
+            queryset=Reply.objects.filter(approved_at__isnull=False).order_by("-id"),
+            to_attr="approved_replies",
+        ),
+        Prefetch(
+            "events",
+            queryset=DemandEvent.objects.filter(action="note", data__public=True).order_by("-id"),
+            to_attr="public_notes",
+        ),
     )
-    return note or ""
+
+
+def status_notes(d: Demand) -> str:
+    """The latest reply once replied, else the latest public progress note."""
+    replies = getattr(d, "approved_replies", [])
+    if replies and d.state not in BEFORE_REPLY:
+        return replies[0].text
+    notes = getattr(d, "public_notes", [])
+    return notes[0].note if notes else ""
 
 
 def request_dict(d: Demand) -> dict[str, Any]:
@@ -205,7 +217,7 @@ def requests_view(request, fmt: str):
                 qs = qs.filter(state__in=BEFORE_REPLY)
             elif states == ["closed"]:
                 qs = qs.exclude(state__in=BEFORE_REPLY)
-    rows = [request_dict(d) for d in qs.order_by("-created_at", "-pk")[:MAX_RESULTS]]
+    rows = [request_dict(d) for d in with_notes(qs.order_by("-created_at", "-pk")[:MAX_RESULTS])]
     return render(fmt, rows, root="service_requests", item="request")
 
 
@@ -213,11 +225,8 @@ def requests_view(request, fmt: str):
 def request_detail(request, fmt: str, request_id: str):
     if not jurisdiction_ok(request):
         return errors(fmt, 404, "jurisdiction_id not found")
-    d = (
-        public_demands().select_related("category", "lead_unit").filter(pk=int(request_id)).first()
-        if request_id.isdigit()
-        else None
-    )
+    qs = with_notes(public_demands().select_related("category", "lead_unit", "open311"))
+    d = qs.filter(pk=int(request_id)).first() if request_id.isdigit() else None
     if d is None:
         return errors(fmt, 404, f"service_request_id {request_id} not found")
     return render(fmt, [request_dict(d)], root="service_requests", item="request")

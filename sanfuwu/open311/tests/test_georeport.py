@@ -157,3 +157,27 @@ def test_filters_and_bad_dates(client, tiny, key):
     assert len(get(client, "requests", service_code=str(tiny.category.pk))[1]) == 1
     assert get(client, "requests", service_code="999")[1] == []
     assert get(client, "requests", end_date="2000-01-01T00:00:00Z")[1] == []
+
+
+def test_the_request_list_has_a_fixed_query_budget(
+    client, tiny, key, django_assert_max_num_queries
+):
+    for _ in range(3):
+        post_request(client, key, service_code=str(tiny.category.pk))
+    with django_assert_max_num_queries(4):
+        client.get(f"{BASE}/requests.json")
+    for _ in range(10):
+        post_request(client, key, service_code=str(tiny.category.pk))
+    with django_assert_max_num_queries(4):
+        r = client.get(f"{BASE}/requests.json")
+    assert len(json.loads(r.content)) == 13
+
+
+def test_a_public_progress_note_is_the_status_note_until_the_reply(client, tiny, key):
+    _, body = post_request(client, key, service_code=str(tiny.category.pk))
+    d = Demand.objects.get(pk=body[0]["service_request_id"])
+    services.demand_dispatch(demand=d, by=tiny.users["dispatcher"], lead_unit=tiny.dept)
+    services.demand_note(demand=d, by=tiny.users["handler"], text="内部备注")
+    services.demand_note(demand=d, by=tiny.users["handler"], text="已安排维修人员", public=True)
+    _, rows = get(client, f"requests/{d.pk}")
+    assert rows[0]["status_notes"] == "已安排维修人员"
