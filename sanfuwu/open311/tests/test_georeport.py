@@ -15,6 +15,15 @@ pytestmark = pytest.mark.django_db
 BASE = "/open311/v2"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def key(tiny):
     _, raw = Client.issue("城市App")
@@ -181,3 +190,29 @@ def test_a_public_progress_note_is_the_status_note_until_the_reply(client, tiny,
     services.demand_note(demand=d, by=tiny.users["handler"], text="已安排维修人员", public=True)
     _, rows = get(client, f"requests/{d.pk}")
     assert rows[0]["status_notes"] == "已安排维修人员"
+
+
+def test_too_many_requests_get_429_in_the_spec_shape(client, tiny, key, settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.OPEN311_RATE_LIMITS = {"window": 60, "per_ip": 3, "per_key": 100}
+    for _ in range(3):
+        assert client.get(f"{BASE}/services.json").status_code == 200
+    r = client.get(f"{BASE}/services.xml")
+    assert r.status_code == 429 and int(r["Retry-After"]) > 0
+    assert ET.fromstring(r.content).find("error/code").text == "429"
+    cache.clear()
+    settings.OPEN311_RATE_LIMITS = {"window": 60, "per_ip": 100, "per_key": 1}
+    assert post_request(client, key, service_code=str(tiny.category.pk))[0] == 200
+    status, body = post_request(client, key, service_code=str(tiny.category.pk))
+    assert status == 429 and body[0]["code"] == 429
+    assert Demand.objects.count() == 1
+    cache.clear()
+
+
+def test_posting_needs_no_csrf_token(tiny, key):
+    from django.test import Client as HttpClient
+
+    strict = HttpClient(enforce_csrf_checks=True)
+    assert post_request(strict, key, service_code=str(tiny.category.pk))[0] == 200
