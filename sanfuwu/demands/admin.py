@@ -10,8 +10,8 @@ from .models import CalendarDay, Category, Demand, DemandEvent, HolidayYear
 
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
-    list_display = ["path", "level", "default_unit", "is_active"]
-    list_filter = ["level", "is_active"]
+    list_display = ["path", "level", "default_unit", "is_active", "publishable"]
+    list_filter = ["level", "is_active", "publishable"]
     search_fields = ["path"]
     autocomplete_fields = ["default_unit"]
     readonly_fields = ["path", "level", "parent"]

@@ -84,6 +84,8 @@ class Category(models.Model):
         verbose_name="默认承办单位",
     )
     is_active = models.BooleanField("启用", default=True)
+    # some matters (e.g. 信访, personal disputes) are never published, even with consent
+    publishable = models.BooleanField("可公开", default=True)
 
     class Meta:
         verbose_name = "分类"

@@ -117,9 +117,10 @@ def service_definition(request, fmt: str, code: str):
 
 def public_demands() -> QuerySet[Demand]:
     """What the unauthenticated GETs may show: GeoReport submissions, and demands whose
-    person agreed to publication. Everything else is absent."""
+    person agreed to publication in a category that may be published. Nothing else."""
     return Demand.objects.filter(
-        Q(open311__isnull=False) | Q(publish_consent=True, confidential=False)
+        Q(open311__isnull=False)
+        | Q(publish_consent=True, confidential=False, category__publishable=True)
     )
 
 

@@ -216,3 +216,20 @@ def test_posting_needs_no_csrf_token(tiny, key):
 
     strict = HttpClient(enforce_csrf_checks=True)
     assert post_request(strict, key, service_code=str(tiny.category.pk))[0] == 200
+
+
+def test_consented_demands_appear_unless_their_category_may_not_be_published(client, tiny):
+    d = services.demand_submit(
+        by=tiny.users["dispatcher"],
+        title="公开诉求",
+        body="同意公开",
+        kind="help",
+        channel="hotline",
+        category=tiny.category,
+        publish_consent=True,
+    ).demand
+    assert [r["service_request_id"] for r in get(client, "requests")[1]] == [str(d.pk)]
+    tiny.category.publishable = False
+    tiny.category.save()
+    assert get(client, "requests")[1] == []
+    assert get(client, f"requests/{d.pk}")[0] == 404
