@@ -491,13 +491,19 @@ def demand_submit(
 # triage (分拣) and dispatch (派单)
 
 
-def _classify_fields(demand: Demand, *, category: Any, kind: Any, level: Any) -> dict[str, Any]:
+def _classify_fields(
+    demand: Demand, *, category: Any, kind: Any, level: Any, by: User
+) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     if category not in (None, ""):
         cat = check_category(category)
         if demand.category_id != cat.pk:
             changes["category"] = cat.path
         demand.category = cat
+        # the dispatcher's choice is a label for the next training of the router
+        from sanfuwu.insights.services import triage_label_record
+
+        triage_label_record(demand=demand, category=cat, by=by)
     if kind not in (None, ""):
         kind = check_choice(kind, Kind, field="kind")
         if demand.kind != kind:
@@ -518,7 +524,7 @@ def demand_classify(
     """分拣 — the dispatcher sets category, kind (咨询/求助/…) and level (本职/提交上级/疑难)."""
     d = _lock(demand)
     t = _check(d, "classify", by)
-    changes = _classify_fields(d, category=category, kind=kind, level=level)
+    changes = _classify_fields(d, category=category, kind=kind, level=level, by=by)
     _apply(d, t, by=by, data=changes)
     return d
 
@@ -541,7 +547,7 @@ def demand_dispatch(
     d = _lock(demand)
     t = _check(d, "dispatch", by)
     note = check_text(note, field="note", max_length=REASON_MAX, required=False)
-    changes = _classify_fields(d, category=category, kind=kind, level=level)
+    changes = _classify_fields(d, category=category, kind=kind, level=level, by=by)
     if d.category_id is None:
         raise InvalidInput("派单前必须选择分类", field="category")
     if not d.level:
@@ -567,7 +573,7 @@ def demand_answer_directly(
     d = _lock(demand)
     t = _check(d, "answer_directly", by)
     text = check_text(text, field="text", max_length=BODY_MAX)
-    _classify_fields(d, category=category, kind=kind, level=None)
+    _classify_fields(d, category=category, kind=kind, level=None, by=by)
     _reply_by_dispatcher(d, t, by=by, text=text)
     return d
 

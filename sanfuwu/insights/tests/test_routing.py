@@ -109,3 +109,38 @@ def test_the_suggestion_api_names_the_category_and_its_unit(tiny, api):
     assert r.json()["reason"] == "too_short" and r.json()["label"] is None
     assert api("resident").post("/suggestions/route", {"title": "x"}).status_code == 403
     assert api("anonymous").post("/suggestions/route", {"title": "x"}).status_code == 401
+
+
+@pytest.mark.django_db
+def test_a_dispatchers_category_is_kept_as_a_label_with_the_suggestion(tiny, api, tmp_path):
+    from sanfuwu.insights.models import TriageLabel
+
+    r = api("dispatcher").post(
+        "/demands",
+        {
+            "title": "公司拖欠工资三个月",
+            "body": "老板一直不发工资，社保也没交。",
+            "kind": "help",
+            "channel": "hotline",
+        },
+    )
+    pk = r.json()["id"]
+    # the dispatcher files it under 城乡建设 although the router says 劳动和社会保障
+    api("dispatcher").post(
+        f"/demands/{pk}/dispatch", {"lead_unit": tiny.dept.pk, "category": tiny.category.pk}
+    )
+    label = TriageLabel.objects.get(demand_id=pk)
+    assert (label.chosen_label, label.suggested_label) == ("城乡建设", "劳动和社会保障")
+    assert label.is_correction and label.chosen_by == tiny.users["dispatcher"]
+    out = io.StringIO()
+    model = tmp_path / "router.joblib"
+    call_command(
+        "train_router",
+        "--data",
+        str(sample_csv(tmp_path, n=300, form="segmented")),
+        "--output",
+        str(model),
+        "--with-triage",
+        stdout=out,
+    )
+    assert "added 1 triage labels" in out.getvalue()

@@ -17,12 +17,29 @@ class Command(BaseCommand):
         parser.add_argument("--data", default=str(TIPDM_DIR / "messages_train.csv"))
         parser.add_argument("--output", default=str(routing.MODEL_PATH))
         parser.add_argument("--seed", type=int, default=20261124)
+        parser.add_argument(
+            "--with-triage",
+            action="store_true",
+            help="add the dispatchers' categories of this deployment's demands (分拣标注)",
+        )
 
-    def handle(self, *args, data: str, output: str, seed: int, **options):
+    def handle(self, *args, data: str, output: str, seed: int, with_triage: bool, **options):
         try:
             rows = routing.read_labelled(Path(data))
         except (OSError, ValueError) as exc:
             raise CommandError(str(exc)) from None
+        if with_triage:
+            from sanfuwu.insights.models import TriageLabel
+
+            n = 0
+            for title, body, label in TriageLabel.objects.values_list(
+                "title", "body", "chosen_label"
+            ).iterator():
+                rows.texts.append(routing.normalise(title, body))
+                rows.labels.append(label)
+                rows.forms.append("triage")
+                n += 1
+            self.stdout.write(f"added {n} triage labels")
         router, metrics, table = routing.train(rows, seed=seed)
         self.stdout.write(f"held-out split: n={metrics['n']}")
         self.stdout.write(table)
