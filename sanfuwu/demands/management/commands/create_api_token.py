@@ -6,9 +6,11 @@ from django.core.management.base import BaseCommand, CommandError
 
 from sanfuwu.orgs.models import ApiToken, User, hash_token
 
+NAME_MAX = ApiToken._meta.get_field("name").max_length or 100
+
 
 class Command(BaseCommand):
-    help = "Issue a bearer token for the JSON API."
+    help = "Issue a bearer token for the JSON API; the key is printed once, only its hash is kept."
 
     def add_arguments(self, parser):
         parser.add_argument("username")
@@ -18,6 +20,10 @@ class Command(BaseCommand):
         user = User.objects.filter(username=username, is_active=True).first()
         if user is None:
             raise CommandError(f"用户不存在或已停用：{username}")
+        name = name.strip()
+        if not name or len(name) > NAME_MAX:
+            raise CommandError(f"--name 须为 1–{NAME_MAX} 个字符")
         raw = ApiToken.new_raw_key()
         ApiToken.objects.create(user=user, name=name, key_hash=hash_token(raw), prefix=raw[:8])
+        self.stderr.write("请立即保存下面的密钥，它只显示这一次：")
         self.stdout.write(raw)
