@@ -114,6 +114,9 @@ INSTALLED_APPS = [
     "sanfuwu.demands",
     "sanfuwu.insights",
     "sanfuwu.open311",
+    "sanfuwu.attachments",
+    "sanfuwu.inbox",
+    "sanfuwu.portal",
     "sanfuwu.api",
     "sanfuwu.web",
 ]

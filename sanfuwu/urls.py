@@ -7,6 +7,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("open311/v2/", include("sanfuwu.open311.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("portal/", include("sanfuwu.portal.urls")),
+    path("inbox/", include("sanfuwu.inbox.urls")),
+    path("files/", include("sanfuwu.attachments.urls")),
     path("", include("sanfuwu.web.urls")),
 ]
 

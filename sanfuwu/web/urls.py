@@ -1,11 +1,14 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import views, views_detail, views_intake
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("demands/<int:pk>/", views.demand_detail, name="demand-detail"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # the demand page and its action forms (views_detail), recording a demand (views_intake)
+    *views_detail.urlpatterns,
+    *views_intake.urlpatterns,
 ]

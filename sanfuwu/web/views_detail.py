@@ -1,0 +1,3 @@
+"""Placeholder: filled by the workbench work (issue 4)."""
+
+urlpatterns: list = []
