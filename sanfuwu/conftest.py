@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 
 import pytest
+from django.db import connections
 from django.test import Client
 
 from sanfuwu.demands.models import Category
@@ -141,3 +143,43 @@ def api(tiny):
         return cache[name]
 
     return get
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+# Browser tests: mark them `browser` and `django_db(transaction=True)`, use `live_server`.
+@pytest.fixture
+def page():
+    """A fresh page in Debian's headless Chromium (never a downloaded browser)."""
+    # Playwright's sync API runs an event loop; Django's ORM calls in the test are still sync.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        context = browser.new_context(locale="zh-CN", viewport={"width": 1200, "height": 900})
+        yield context.new_page()
+        context.close()
+        browser.close()
+        # ORM calls made while Playwright runs use their own connection: close it here
+        connections.close_all()
+
+
+def browser_login(page, live_server, username: str, password: str = "x") -> None:
+    """Log in through the real login form."""
+    page.goto(live_server.url + "/")
+    assert "/accounts/login/" in page.url
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 
 import pytest
-from django.db import connections
 
+from sanfuwu.conftest import browser_login as _login
 from sanfuwu.conftest import hotline_demand
 
 CHROMIUM = "/usr/bin/chromium"
@@ -17,40 +16,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian chromium is not installed"),
 ]
-
-
-@pytest.fixture
-def page():
-    # Playwright's sync API runs an event loop; Django's ORM calls in the test are still sync.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        context = browser.new_context(locale="zh-CN", viewport={"width": 1200, "height": 900})
-        yield context.new_page()
-        context.close()
-        browser.close()
-        # ORM calls made while Playwright runs use their own connection: close it here
-        connections.close_all()
-
-
-def _login(page, live_server, username: str) -> None:
-    page.goto(live_server.url + "/")
-    assert "/accounts/login/" in page.url
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "x")
-    page.click("button[type=submit]")
 
 
 def test_dispatcher_logs_in_sees_the_demand_with_its_light_and_opens_its_timeline(
