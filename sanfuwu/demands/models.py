@@ -105,6 +105,17 @@ def new_rating_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+# Crockford-style alphabet without 0/1/I/O: read aloud over the phone without confusion.
+TRACKING_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+
+def new_tracking_code() -> str:
+    """查询码: 10 random symbols (50 bits), shown as XXXXX-XXXXX; not derived from the id, so
+    codes cannot be enumerated."""
+    raw = "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(10))
+    return f"{raw[:5]}-{raw[5:]}"
+
+
 class Demand(models.Model):
     title = models.CharField("标题", max_length=TITLE_MAX)
     body = models.TextField("内容", max_length=BODY_MAX)
@@ -202,6 +213,11 @@ class Demand(models.Model):
     unsatisfied_count = models.PositiveIntegerField(default=0)
 
     rating_token = models.CharField(max_length=64, unique=True, default=new_rating_token)
+    tracking_code = models.CharField(
+        "查询码", max_length=11, unique=True, default=new_tracking_code
+    )
+    # the clock cycle for which the yellow pre-warning was sent (each warning once per cycle)
+    warned_cycle = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(default=timezone.now)
     dispatched_at = models.DateTimeField(null=True, blank=True)
