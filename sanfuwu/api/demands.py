@@ -104,10 +104,17 @@ def list_events(request, demand_id: str):
     return demand_events_for(demand, user=request.auth)
 
 
-def _act(request, demand_id: str, action, **kwargs) -> dict:
-    """Authorise reading first (404 for outsiders), then fire the service."""
+def _act(request, demand_id: str, action, *, fields: dict[str, str] | None = None, **kwargs):
+    """Authorise reading first (404 for outsiders), then fire the service.
+
+    `fields` renames a service's argument to the request body's field in error answers."""
     demand = access_demand(request.auth, demand_id)
-    action(demand=demand, by=request.auth, **kwargs)
+    try:
+        action(demand=demand, by=request.auth, **kwargs)
+    except InvalidInput as exc:
+        if fields and exc.field in fields:
+            exc.field = fields[exc.field]
+        raise
     return _detail(request, demand.pk)
 
 
@@ -154,7 +161,13 @@ def redispatch(request, demand_id: str, payload: RedispatchIn):
 
 @router.post("/{demand_id}/assign", response={200: DemandDetailOut, **ERRORS})
 def assign(request, demand_id: str, payload: AssignIn):
-    return _act(request, demand_id, services.demand_assign, handler=payload.handler_id)
+    return _act(
+        request,
+        demand_id,
+        services.demand_assign,
+        handler=payload.handler_id,
+        fields={"handler": "handler_id"},
+    )
 
 
 @router.post("/{demand_id}/notes", response={200: DemandDetailOut, **ERRORS})
@@ -214,7 +227,9 @@ def revisit(request, demand_id: str, payload: RevisitIn):
 
 @router.post("/{demand_id}/rating", response={200: DemandDetailOut, **ERRORS})
 def rate(request, demand_id: str, payload: RatingIn):
-    return _act(request, demand_id, services.demand_rate, **payload.dict())
+    return _act(
+        request, demand_id, services.demand_rate, fields={"rating": "value"}, **payload.dict()
+    )
 
 
 @router.post("/{demand_id}/review", response={200: DemandDetailOut, **ERRORS})

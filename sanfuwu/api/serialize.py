@@ -8,7 +8,7 @@ from sanfuwu.core.masking import mask_id_number, mask_phone
 from sanfuwu.demands.access import actors_for, can_see_identity, can_see_numbers
 from sanfuwu.demands.models import Demand
 from sanfuwu.demands.selectors import demand_events, demand_light, demand_parties
-from sanfuwu.demands.workflow import allowed_transitions, state_label
+from sanfuwu.demands.workflow import Actor, allowed_transitions, state_label
 from sanfuwu.orgs.models import User
 from sanfuwu.orgs.selectors import user_scope
 
@@ -64,22 +64,33 @@ def demand_dict(
     }
 
 
+def person_only(user: User | None, demand: Demand, actors: set[str]) -> bool:
+    """The viewer is the person served and nothing else: they see their case, not the
+    internal working of the units (internal notes, co-unit opinions, drafts of replies)."""
+    return (
+        Actor.SUBMITTER in actors
+        and not (set(actors) - {Actor.SUBMITTER})
+        and not (user_scope(user).is_admin)
+    )
+
+
 def demand_detail_dict(demand: Demand, *, user: User | None) -> dict[str, Any]:
     actors = actors_for(user, demand)
     data = demand_dict(demand, user=user, actors=actors)
     identity = can_see_identity(user, demand, actors)
+    person = person_only(user, demand, actors)
     data["parties"] = [
         {
             "unit_id": p.unit_id,
             "unit_name": p.unit.name,
             "role": p.role,
             "active": p.active,
-            "contributed_at": p.contributed_at,
-            "contribution": p.contribution,
+            "contributed_at": None if person else p.contributed_at,
+            "contribution": "" if person else p.contribution,
         }
         for p in demand_parties(demand)
     ]
-    data["events"] = events_list(demand, identity=identity)
+    data["events"] = events_list(demand, identity=identity, person=person)
     data["allowed_actions"] = [
         t.name for t in allowed_transitions(state=demand.state, actors=actors)
     ]
@@ -92,25 +103,85 @@ def demand_detail_dict(demand: Demand, *, user: User | None) -> dict[str, Any]:
             "approved_at": r.approved_at,
         }
         for r in demand.replies.order_by("id")
+        if not person or r.approved_at is not None
     ]
     return data
 
 
-def events_list(demand: Demand, *, identity: bool) -> list[dict[str, Any]]:
-    """The timeline; without the right to the person's identity their own steps are anonymous."""
-    return [
-        event_dict(
+# The steps of the case the person served sees, and those whose note is addressed to them.
+PERSON_TIMELINE = frozenset(
+    {
+        "submit",
+        "dispatch",
+        "redispatch",
+        "sign",
+        "answer_directly",
+        "reject",
+        "merge",
+        "note",
+        "escalate_to_city",
+        "record_upper_reply",
+        "approve_reply",
+        "revisit",
+        "rate",
+        "rate_reopen",
+        "rate_to_review",
+        "supervisor_reopen",
+        "supervisor_close",
+        "reconcile",
+        "withdraw",
+    }
+)
+PERSON_NOTES = frozenset(
+    {
+        "submit",
+        "answer_directly",
+        "reject",
+        "note",
+        "rate",
+        "rate_reopen",
+        "rate_to_review",
+        "supervisor_reopen",
+        "supervisor_close",
+        "withdraw",
+    }
+)
+PERSON_DATA = frozenset({"channel", "rating", "round", "due_at"})
+
+
+def _person_sees(event) -> bool:
+    if event.action not in PERSON_TIMELINE:
+        return False
+    return event.action != "note" or bool((event.data or {}).get("public"))
+
+
+def events_list(demand: Demand, *, identity: bool, person: bool = False) -> list[dict[str, Any]]:
+    """The timeline; without the right to the person's identity their own steps are anonymous;
+    the person served sees only the steps of their case (`person`)."""
+    rows = []
+    for e in demand_events(demand):
+        if person and not _person_sees(e):
+            continue
+        row = event_dict(
             e,
             hide_actor_id=None if identity else demand.submitter_id,
             hide_person=not identity,
         )
-        for e in demand_events(demand)
-    ]
+        if person:
+            if e.action not in PERSON_NOTES:
+                row["note"] = ""
+            row["data"] = {k: v for k, v in (e.data or {}).items() if k in PERSON_DATA}
+        rows.append(row)
+    return rows
 
 
 def demand_events_for(demand: Demand, *, user: User | None) -> list[dict[str, Any]]:
     actors = actors_for(user, demand, with_parties=False)
-    return events_list(demand, identity=can_see_identity(user, demand, actors))
+    return events_list(
+        demand,
+        identity=can_see_identity(user, demand, actors),
+        person=person_only(user, demand, actors),
+    )
 
 
 PERSON_ACTIONS = frozenset({"submit", "withdraw", "rate", "rate_reopen", "rate_to_review"})

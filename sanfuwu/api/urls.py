@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -43,12 +45,19 @@ LOCATIONS = {"body", "query", "path", "header", "cookie", "form", "file"}
 WRAPPERS = {"payload", "q"}
 
 
+# pydantic names the member of a union it tried ("lead_unit.int", "category.str",
+# "x.function-after[...]"): that is a type, not a field of the request body.
+TYPE_TAG = re.compile(r"^(int|str|float|bool|decimal|date|datetime|none|list|dict|[\w-]+\[.*\])$")
+
+
 def _field_of(loc) -> str | None:
     parts = [str(p) for p in loc]
     if parts and parts[0] in LOCATIONS:
         parts = parts[1:]
     if parts and parts[0] in WRAPPERS:
         parts = parts[1:]
+    while parts and TYPE_TAG.match(parts[-1]):
+        parts = parts[:-1]
     return ".".join(parts) or None
 
 
@@ -65,8 +74,10 @@ def on_validation_error(request, exc: ValidationError):
     ]
     first = errors[0] if errors else {}
     field = first.get("field")
-    if first.get("type") == "missing":
-        missing = "、".join(e["field"] or "?" for e in errors if e.get("type") == "missing")
+    if first.get("type") == "missing" and not field:
+        message = "请求体为空：需要一个 JSON 对象"
+    elif first.get("type") == "missing":
+        missing = "、".join(e["field"] for e in errors if e.get("type") == "missing" and e["field"])
         message = f"缺少必填字段：{missing}"
     else:
         message = f"{field or '请求'}：{first.get('msg', '格式错误')}"
@@ -86,7 +97,11 @@ def on_not_found(request, exc):
 @api.exception_handler(HttpError)
 def on_http_error(request, exc: HttpError):
     code = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
-    return _error(request, exc.status_code, code.get(exc.status_code, "error"), str(exc))
+    message = str(exc)
+    if exc.status_code == 400 and message.startswith("Cannot parse request body"):
+        # ninja's own words for JSON that does not parse: say it in the API's language
+        message = "请求体不是有效的 JSON"
+    return _error(request, exc.status_code, code.get(exc.status_code, "error"), message)
 
 
 api.add_router("/", reference_router)

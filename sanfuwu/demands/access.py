@@ -21,9 +21,9 @@ from sanfuwu.orgs.selectors import UserScope, subtree_q, user_scope
 from .models import Demand, DemandParty, PartyRole
 from .workflow import Actor
 
-MEMBER_ROLES = frozenset(
-    {Role.HANDLER, Role.UNIT_HEAD, Role.VISITOR, Role.GRID_WORKER, Role.SERVICE_OBJECT}
-)
+# A person served who holds a membership in their community is not staff of it: their
+# own demands reach them as the submitter, never through the unit.
+MEMBER_ROLES = frozenset({Role.HANDLER, Role.UNIT_HEAD, Role.VISITOR, Role.GRID_WORKER})
 HANDLING_PARTY_ROLES = (PartyRole.LEAD, PartyRole.CO, PartyRole.FORMER)
 
 

@@ -55,6 +55,9 @@ def assert_error(r, status, code, field=None):
         ({"body": "长" * 5001}, "body"),
         ({"title": "   "}, "title"),
         ({"latitude": 123.0}, "latitude"),
+        ({"title": "电梯\x00故障"}, "title"),  # NUL: PostgreSQL refuses it in text
+        ({"body": "3幢\x1b[31m电梯"}, "body"),  # terminal escapes
+        ({"community": "²"}, "community"),  # a digit to str.isdigit(), not to int()
     ],
 )
 def test_submit_with_bad_field_is_refused_and_nothing_is_written(tiny, api, change, field):
@@ -81,6 +84,7 @@ def test_malformed_json_is_a_400(tiny, api):
         "/api/demands", data="{bad", content_type="application/json", **client.headers
     )
     assert_error(r, 400, "bad_request")
+    assert r.json()["message"] == "请求体不是有效的 JSON"
 
 
 def test_unknown_path_under_the_api_is_a_json_404(tiny, api):
@@ -149,7 +153,7 @@ def test_a_staff_rating_needs_a_revisit_record(tiny, api):
     d = drive(State.REPLIED, Route(tiny))
     before = counts()
     r = api("dispatcher").post(f"/demands/{d.pk}/rating", {"value": "satisfied"})
-    assert_error(r, 422, "invalid", "rating")
+    assert_error(r, 422, "invalid", "value")
     r = api("dispatcher").post(
         f"/demands/{d.pk}/revisit", {"reached": False, "rating": "satisfied"}
     )
@@ -233,3 +237,20 @@ def test_an_enterprise_with_an_invalid_credit_code_does_not_validate():
         Enterprise(name="某公司", uscc="91350100M000100Y44").full_clean()
     assert "uscc" in exc.value.message_dict
     Enterprise(name="某公司", uscc="91350100M000100Y43").full_clean()
+
+
+def test_line_breaks_and_tabs_are_kept_in_text(tiny, api):
+    r = api("dispatcher").post("/demands", {**GOOD, "body": "第一行\n第二行\r\n\t缩进"})
+    assert r.status_code == 201, r.content
+    assert Demand.objects.get(pk=r.json()["id"]).body == "第一行\n第二行\r\n\t缩进"
+
+
+def test_a_unit_code_made_of_digits_is_a_code_before_it_is_an_id(tiny):
+    from sanfuwu.orgs.services import unit_create
+
+    coded = unit_create(
+        parent=tiny.root, code=str(tiny.dept.pk), name="数字编码局", kind="department"
+    )
+    assert services.check_unit(str(tiny.dept.pk)) == coded  # the code wins
+    assert services.check_unit(tiny.dept.pk) == tiny.dept  # an int is always an id
+    assert services.check_unit(str(coded.pk)) == coded  # no such code: the id

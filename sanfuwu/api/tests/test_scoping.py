@@ -503,11 +503,6 @@ def test_a_confidential_portal_submitter_is_anonymous_on_the_units_timeline(tiny
     assert next(e for e in own["events"] if e["action"] == "submit")["actor"] == "qunzhong"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the API shows the person served every event, incl. internal (non-public) "
-    "progress notes; services.demand_note says only public ones are shown to the person",
-)
 def test_the_person_served_does_not_see_internal_progress_notes(tiny, api):
     d = sign(tiny, dispatch(tiny, portal(tiny), tiny.dept))
     services.demand_note(

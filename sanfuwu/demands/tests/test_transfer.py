@@ -422,7 +422,10 @@ def test_filters_take_codes_or_labels_and_a_bad_one_writes_no_file(ledger, tmp_p
 
 def test_text_that_looks_like_a_formula_stays_text(tiny, tmp_path):
     hotline_demand(tiny, title='=HYPERLINK("http://evil.example","点我")')
-    hotline_demand(tiny, title="-1+1 路灯\x0b坏了")
+    # a control character from before intake refused them (old data, a direct import)
+    Demand.objects.filter(pk=hotline_demand(tiny, title="-1+1 路灯坏了").pk).update(
+        title="-1+1 路灯\x0b坏了"
+    )
 
     csv_titles = sorted(r[1] for r in export(tmp_path, "paidan")[1:])
     assert csv_titles == ["'-1+1 路灯\x0b坏了", '\'=HYPERLINK("http://evil.example","点我")']

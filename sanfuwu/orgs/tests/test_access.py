@@ -170,11 +170,6 @@ def test_a_membership_in_a_deactivated_unit_grants_nothing(world):
     assert world.visible("dispatcher") == EVERYTHING
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: access.MEMBER_ROLES includes Role.SERVICE_OBJECT, so a person served who holds "
-    "that role in their community reads every demand the community handles",
-)
 def test_a_service_object_of_a_community_sees_only_what_they_submitted(world):
     t = world.tiny
     from sanfuwu.orgs.models import Membership
