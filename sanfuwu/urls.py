@@ -11,6 +11,7 @@ urlpatterns = [
     path("portal/", include("sanfuwu.portal.urls")),
     path("inbox/", include("sanfuwu.inbox.urls")),
     path("files/", include("sanfuwu.attachments.urls")),
+    path("keys/", include("sanfuwu.open311.urls_keys")),
     path("", include("sanfuwu.web.urls")),
 ]
 

@@ -7,8 +7,6 @@ import secrets
 from django.db import models
 from django.utils import timezone
 
-from sanfuwu.orgs.models import hash_token
-
 
 class Client(models.Model):
     """A client system (app, city system) with an api_key issued by an administrator."""
@@ -16,8 +14,15 @@ class Client(models.Model):
     name = models.CharField("客户端名称", max_length=100, unique=True)
     key_hash = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=8)
+    contact = models.CharField("联系人 / 用途", max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        "orgs.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        "orgs.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         verbose_name = "Open311 客户端"
@@ -27,9 +32,8 @@ class Client(models.Model):
         return self.name
 
     @staticmethod
-    def issue(name: str) -> tuple[Client, str]:
-        raw = "o311_" + secrets.token_urlsafe(24)
-        return Client.objects.create(name=name, key_hash=hash_token(raw), prefix=raw[:8]), raw
+    def new_raw_key() -> str:
+        return "o311_" + secrets.token_urlsafe(24)
 
 
 class Submission(models.Model):

@@ -9,7 +9,7 @@ import pytest
 
 from sanfuwu.demands import services
 from sanfuwu.demands.models import Demand, DemandEvent
-from sanfuwu.open311.models import Client
+from sanfuwu.open311.services import client_issue
 
 pytestmark = pytest.mark.django_db
 BASE = "/open311/v2"
@@ -26,7 +26,7 @@ def _fresh_rate_limits():
 
 @pytest.fixture
 def key(tiny):
-    _, raw = Client.issue("城市App")
+    _, raw = client_issue(by=tiny.users["admin"], name="城市App")
     return raw
 
 

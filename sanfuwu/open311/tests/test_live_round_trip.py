@@ -10,7 +10,7 @@ import pytest
 
 from sanfuwu.demands import services
 from sanfuwu.demands.models import Demand
-from sanfuwu.open311.models import Client
+from sanfuwu.open311.services import client_issue
 
 
 def call(url: str, data: dict | None = None):
@@ -21,7 +21,7 @@ def call(url: str, data: dict | None = None):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_client_submits_and_follows_a_demand_over_http(tiny, live_server):
-    _, key = Client.issue("第三方App")
+    _, key = client_issue(by=tiny.users["admin"], name="第三方App")
     base = live_server.url + "/open311/v2/"
     status, services_list = call(base + "services.json")
     code = services_list[0]["service_code"]
