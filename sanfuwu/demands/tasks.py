@@ -1,8 +1,9 @@
 """Background work run by the django-tasks database worker (``manage.py db_worker``).
 
-Events that someone must hear about (派单 to a unit, 退单, 超期, 不满意 …) are handed to the
-worker after commit; it works out the recipients and passes them to the notifier. The
-in-app inbox and real gateways plug in behind ``sanfuwu.core.notify``.
+Events that someone must hear about (派单 to a unit, 退单, 即将超期, 超期, 不满意 …) are
+handed to the worker after commit. The worker writes the in-app inbox (``sanfuwu.inbox``:
+who hears about what is decided in ``inbox/recipients.py``) and then hands each new
+notification to the external notifiers of ``sanfuwu.core.notify`` (短信, e-mail, 浙政钉).
 """
 
 from __future__ import annotations
@@ -15,25 +16,6 @@ from collections.abc import Iterator
 from django_tasks import task
 
 log = logging.getLogger(__name__)
-
-# Actions worth a notification; the rest only go to the audit trail.
-NOTIFY_ACTIONS = frozenset(
-    {
-        "dispatch",
-        "redispatch",
-        "return",
-        "assign",
-        "request_extension",
-        "approve_extension",
-        "refuse_extension",
-        "escalate_to_parent",
-        "approve_reply",
-        "rate_reopen",
-        "rate_to_review",
-        "mark_overdue",
-        "mark_sign_overdue",
-    }
-)
 
 _local = threading.local()
 
@@ -52,6 +34,8 @@ def notifications_suppressed() -> Iterator[None]:
 def schedule_event_notifications(event_id: int) -> None:
     if getattr(_local, "suppressed", False):
         return
+    from sanfuwu.inbox.recipients import NOTIFY_ACTIONS
+
     from .models import DemandEvent
 
     action = DemandEvent.objects.filter(pk=event_id).values_list("action", flat=True).first()
@@ -61,13 +45,10 @@ def schedule_event_notifications(event_id: int) -> None:
 
 @task()
 def deliver_event_notifications(event_id: int) -> int:
-    """Work out who must hear about an event and hand each recipient to the notifier."""
-    from sanfuwu.core.notify import get_notifier
+    """Write the event's inbox notifications and send them on; returns how many are new.
 
-    from .selectors import event_recipients
+    Idempotent: a retried or duplicated task writes and sends nothing twice.
+    """
+    from sanfuwu.inbox.services import deliver_event
 
-    recipients = event_recipients(event_id)
-    notifier = get_notifier()
-    for user, message in recipients:
-        notifier.send(user=user, message=message, event_id=event_id)
-    return len(recipients)
+    return len(deliver_event(event_id=event_id))

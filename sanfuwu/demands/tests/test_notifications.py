@@ -21,6 +21,9 @@ pytestmark = pytest.mark.django_db
 def test_dispatch_is_queued_after_commit_and_reaches_the_lead_unit(
     tiny, caplog, django_capture_on_commit_callbacks
 ):
+    for key in ("handler", "head"):
+        tiny.users[key].phone = "13900001111"
+        tiny.users[key].save(update_fields=["phone"])
     d = drive(State.SUBMITTED, Route(tiny))
     with django_capture_on_commit_callbacks(execute=True):
         services.demand_dispatch(
@@ -31,8 +34,9 @@ def test_dispatch_is_queued_after_commit_and_reaches_the_lead_unit(
     assert queued.count() == 1
     with caplog.at_level(logging.INFO, logger="sanfuwu.notify"):
         assert deliver_event_notifications.call(event.pk) == 2  # the handler and the head
-    sent = [r.getMessage() for r in caplog.records if r.name == "sanfuwu.notify"]
-    assert all("派单：#" in m for m in sent) and len(sent) == 2
+    sent = [r.getMessage() for r in caplog.records if r.name == "sanfuwu.notify.sms"]
+    assert len(sent) == 2
+    assert all("派单：#" in m and "139****1111" in m and "13900001111" not in m for m in sent)
 
 
 def test_a_return_reaches_the_dispatcher_and_a_note_notifies_nobody(

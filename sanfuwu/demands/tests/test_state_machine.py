@@ -27,7 +27,7 @@ from sanfuwu.demands.workflow import (
 from .recipes import Route, drive, new_demand
 
 ALL_STATES = list(State)
-SERVICE_TRANSITIONS = [n for n in TRANSITIONS if n not in ("mark_overdue", "mark_sign_overdue")]
+SERVICE_TRANSITIONS = [n for n, t in TRANSITIONS.items() if Actor.SYSTEM not in t.actors]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Mark overdue demands (超期), once per SLA cycle. Run from cron/a timer, or with --loop."""
+"""Mark demands turning yellow (即将超期), overdue (超期) or late to sign (签收超时), once per SLA
+cycle. Run from cron/a timer, or with --loop."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sanfuwu.demands.services import sweep_deadlines
 
 
 class Command(BaseCommand):
-    help = "Sweep working-day deadlines: record overdue and late-signing demands exactly once."
+    help = "Sweep working-day deadlines: record yellow, overdue and late-signing demands exactly once."
 
     def add_arguments(self, parser):
         parser.add_argument("--loop", action="store_true", help="keep sweeping every --interval s")
@@ -32,8 +33,10 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, _stop)
         while True:
             result = sweep_deadlines()
-            if result.overdue or result.sign_overdue or not loop:
-                self.stdout.write(f"超期 {result.overdue}，签收超时 {result.sign_overdue}")
+            if result.overdue or result.sign_overdue or result.warned or not loop:
+                self.stdout.write(
+                    f"即将超期 {result.warned}，超期 {result.overdue}，签收超时 {result.sign_overdue}"
+                )
             if not loop:
                 return
             close_old_connections()
