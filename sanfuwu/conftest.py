@@ -22,6 +22,21 @@ def pytest_configure(config):
 
     # PBKDF2's 1M iterations cost 0.3 s per user; tests need no strong hashes
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # uploaded attachments go to a throwaway folder, never into var/attachments
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="sanfuwu-attachments-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    settings.SANFUWU_ATTACHMENT_ROOT = folder
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {
+            **settings.STORAGES["attachments"],
+            "OPTIONS": {**settings.STORAGES["attachments"]["OPTIONS"], "location": folder},
+        },
+    }
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,7 @@ SQLite is the embedded default; set DATABASE_URL=postgres://user@host:port/name 
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -108,6 +109,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "ninja",
+    "axes",
     "sanfuwu.core",
     "sanfuwu.orgs",
     "sanfuwu.directory",
@@ -131,6 +133,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # last: turns a locked-out login attempt into the login page with the lockout message
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "sanfuwu.urls"
@@ -139,6 +143,10 @@ AUTH_USER_MODEL = "orgs.User"
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
+AUTHENTICATION_BACKENDS = [
+    "sanfuwu.web.login_security.LoginAttemptsBackend",  # django-axes: refuses locked-out logins
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 TEMPLATES = [
     {
@@ -151,6 +159,8 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "sanfuwu.web.context_processors.frame",
+                "sanfuwu.inbox.context_processors.inbox",  # inbox_unread_count (the badge)
             ],
         },
     },
@@ -162,7 +172,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
-LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+LOCALE_PATHS = [BASE_DIR / "locale"]  # English catalogue; msgids are Chinese (scripts/i18n)
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
@@ -170,8 +180,49 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 MEDIA_ROOT = DATA_DIR / "media"
+# Attachments (附件): outside STATIC_ROOT and without a URL; only the views of
+# sanfuwu.attachments serve them, after the access check. Point the "attachments" storage
+# at object storage in a deployment if you like.
+SANFUWU_ATTACHMENT_ROOT = Path(env_str("SANFUWU_ATTACHMENT_ROOT", str(DATA_DIR / "attachments")))
+SANFUWU_ATTACHMENT_MAX_BYTES = env_int("SANFUWU_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+SANFUWU_ATTACHMENT_MAX_COUNT = env_int("SANFUWU_ATTACHMENT_MAX_COUNT", 9)
+SANFUWU_ATTACHMENT_MAX_TOTAL_BYTES = env_int("SANFUWU_ATTACHMENT_MAX_TOTAL_BYTES", 30 * 1024 * 1024)
+# Request sizes: form text up to 2.5 MB in memory, uploads above 2.5 MB stream to a temporary
+# file, at most 20 files a request. The public portal refuses a submission larger than the
+# attachments' total plus 1 MB unread (override: SANFUWU_PORTAL_MAX_REQUEST_BYTES).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FILES = 20
+# The attachment field ("files") keeps no bytes past the attachment limits: an oversized
+# file reaches attachments_add as a placeholder and is refused next to the field.
+FILE_UPLOAD_HANDLERS = [
+    "sanfuwu.attachments.uploads.AttachmentLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+
+# Abuse limits of the public portal (sanfuwu/core/ratelimit.py): scope -> (requests, seconds),
+# counted in the cache (configure a shared cache when several processes serve the site).
+SANFUWU_RATE_LIMITS: dict[str, tuple[int, int]] = {
+    "portal_submit": (10, 3600),  # per IP
+    "portal_lookup": (20, 600),  # tracking-code lookups per IP
+    "portal_signup": (5, 3600),  # per IP
+    "portal_token_action": (10, 3600),  # ratings and withdrawals per personal link
+}
+# Behind a reverse proxy, the request.META key of the header in which the proxy passes the
+# client's address (e.g. HTTP_X_REAL_IP); empty: REMOTE_ADDR. Never set it without a proxy.
+SANFUWU_TRUSTED_PROXY_HEADER = env_str("SANFUWU_TRUSTED_PROXY_HEADER", "")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "attachments": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": str(SANFUWU_ATTACHMENT_ROOT),
+            "base_url": None,
+            "file_permissions_mode": 0o640,
+            "directory_permissions_mode": 0o750,
+        },
+    },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
@@ -179,9 +230,28 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# an idle timeout: every request pushes the expiry SESSION_COOKIE_AGE seconds further
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)
+SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
-CSRF_COOKIE_HTTPONLY = False
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# pages hand the token to htmx through hx-headers on <body>, no script reads the cookie
+CSRF_COOKIE_HTTPONLY = True
+
+# Failed logins (django-axes): lock a username from one IP after N failures for M minutes.
+AXES_FAILURE_LIMIT = env_int("SANFUWU_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("SANFUWU_LOGIN_LOCK_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# the client's address as the portal's rate limits see it (SANFUWU_TRUSTED_PROXY_HEADER)
+AXES_CLIENT_IP_CALLABLE = "sanfuwu.web.login_security.login_client_ip"
+AXES_VERBOSE = False
+
+# The demo district's logins are shown on the login page (scripts/run loads the demo).
+SANFUWU_DEMO = env_bool("SANFUWU_DEMO", DEBUG)
+
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
@@ -198,7 +268,16 @@ SANFUWU: dict[str, Any] = {
     "YELLOW_SHARE": 0.8,
     "REOPEN_MIN_WORKING_DAYS": 2,
     "SWEEP_INTERVAL_SECONDS": env_int("SANFUWU_SWEEP_INTERVAL", 60),
+    # recording a demand warns of similar open demands of the last N days (demands/duplicates)
+    "DUPLICATE_DAYS": env_int("SANFUWU_DUPLICATE_DAYS", 30),
 }
+
+# External notifiers after the in-app inbox (sanfuwu/core/notify.py, docs/adr/0007):
+# dotted class paths; the defaults only log. The old single SANFUWU_NOTIFIER still works.
+SANFUWU_NOTIFIERS = env_list(
+    "SANFUWU_NOTIFIERS",
+    ["sanfuwu.core.notify.LogSmsNotifier", "sanfuwu.core.notify.LogEmailNotifier"],
+)
 
 LOGGING = {
     "version": 1,

@@ -11,6 +11,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .calendar_models import CalendarDay, HolidayYear  # noqa: F401
 from .workflow import State
@@ -21,28 +22,28 @@ REASON_MAX = 2000
 
 
 class Kind(models.TextChoices):
-    CONSULT = "consult", "咨询"
-    HELP = "help", "求助"
-    COMPLAINT = "complaint", "投诉"
-    SUGGESTION = "suggestion", "建议"
-    DIFFICULTY = "difficulty", "困难"
+    CONSULT = "consult", _("咨询")
+    HELP = "help", _("求助")
+    COMPLAINT = "complaint", _("投诉")
+    SUGGESTION = "suggestion", _("建议")
+    DIFFICULTY = "difficulty", _("困难")
 
 
 class Channel(models.TextChoices):
-    VISIT = "visit", "走访"
-    HOTLINE = "hotline", "热线"
-    PORTAL = "portal", "政企直通车"
-    GRID = "grid", "网格"
-    MINQING = "minqing", "民情速递"
-    OPEN_SPACE = "open_space", "开放空间"
-    IMPORT = "import", "批量导入"
-    API = "api", "接口"
+    VISIT = "visit", _("走访")
+    HOTLINE = "hotline", _("热线")
+    PORTAL = "portal", _("政企直通车")
+    GRID = "grid", _("网格")
+    MINQING = "minqing", _("民情速递")
+    OPEN_SPACE = "open_space", _("开放空间")
+    IMPORT = "import", _("批量导入")
+    API = "api", _("接口")
 
 
 class Level(models.TextChoices):
-    OWN = "own", "本职"
-    UPPER = "upper", "提交上级"
-    HARD = "hard", "疑难"
+    OWN = "own", _("本职")
+    UPPER = "upper", _("提交上级")
+    HARD = "hard", _("疑难")
 
 
 class ReturnReason(models.TextChoices):

@@ -8,6 +8,7 @@ This module is the only code that assigns ``Demand.state``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +17,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 
 from sanfuwu.core import clock
 from sanfuwu.core.errors import Conflict, InvalidInput
@@ -85,12 +86,18 @@ def label(field: str) -> str:
     return FIELD_LABELS.get(field, field)
 
 
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def check_text(value: Any, *, field: str, max_length: int, required: bool = True) -> str:
     text = (value or "").strip() if isinstance(value, str) or value is None else None
     if text is None:
         raise InvalidInput(f"{label(field)}必须是文本", field=field)
     if required and not text:
         raise InvalidInput(f"{label(field)}不能为空", field=field)
+    if CONTROL_CHARS.search(text):
+        # NUL breaks PostgreSQL text and other control characters break exports and SMS
+        raise InvalidInput(f"{label(field)}含有不可见的控制字符", field=field)
     if len(text) > max_length:
         raise InvalidInput(
             f"{label(field)}超过 {max_length} 字的上限（{len(text)} 字）", field=field
@@ -105,16 +112,24 @@ def check_choice(value: Any, choices: Any, *, field: str) -> str:
     return str(value)
 
 
+def _is_ascii_number(text: str) -> bool:
+    # str.isdigit() also accepts "²" and other characters int() refuses
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
 def check_category(value: Category | int | str | None, *, field: str = "category") -> Category:
     if isinstance(value, Category):
         category = value
     else:
         qs = Category.objects.filter(is_active=True)
         found = None
-        if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
-            found = qs.filter(pk=int(value)).first()
+        if isinstance(value, int) and not isinstance(value, bool):
+            found = qs.filter(pk=value).first()
         elif isinstance(value, str) and value.strip():
-            found = qs.filter(path=value.strip()).first()
+            text = value.strip()
+            found = qs.filter(path=text).first()
+            if found is None and _is_ascii_number(text):
+                found = qs.filter(pk=int(text)).first()
         if found is None:
             raise InvalidInput(f"未知的分类：{value}", field=field)
         category = found
@@ -126,10 +141,14 @@ def check_category(value: Category | int | str | None, *, field: str = "category
 def check_unit(value: Unit | int | str | None, *, field: str = "unit") -> Unit:
     if isinstance(value, Unit):
         unit: Unit | None = value
-    elif isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
-        unit = Unit.objects.filter(pk=int(value), is_active=True).first()
+    elif isinstance(value, int) and not isinstance(value, bool):
+        unit = Unit.objects.filter(pk=value, is_active=True).first()
     elif isinstance(value, str) and value.strip():
-        unit = Unit.objects.filter(code=value.strip(), is_active=True).first()
+        # a code first (codes may be all digits, e.g. 行政区划代码), then an id from a form
+        text = value.strip()
+        unit = Unit.objects.filter(code=text, is_active=True).first()
+        if unit is None and _is_ascii_number(text):
+            unit = Unit.objects.filter(pk=int(text), is_active=True).first()
     else:
         unit = None
     if unit is None or not unit.is_active:
@@ -974,10 +993,10 @@ def _rate(
         name = "rate_reopen"
     else:
         name = "rate_to_review"
+    # A second rating of the same round is refused by the state (已评价待销号): each round
+    # has one rating, since rating moves the demand on and 重办 starts a new round.
     t = _check(d, name, by, extra=actors)
     round_ = _round(d)
-    if d.ratings.filter(round=round_).exists():
-        raise Conflict("本轮答复已评价，不能重复评价", code="already_rated")
     staff = Actor.SUBMITTER not in actors and not (by is not None and d.submitter_id == by.pk)
     if staff:
         revisit = revisit or d.revisits.filter(round=round_, reached=True).order_by("-id").first()
@@ -1122,74 +1141,122 @@ def demand_reveal_contact(*, demand: Demand | int, by: User, field: str) -> str:
 class SweepResult:
     overdue: int = 0
     sign_overdue: int = 0
+    warned: int = 0
+
+
+@dataclass(frozen=True)
+class _Mark:
+    """One kind of deadline mark: which demands are due for it, and the cycle field that
+    records it was fired (compare-and-swap on that field makes it fire once per cycle)."""
+
+    action: str
+    cycle_field: str
+    due: Q
+    order_by: str
+    with_due_at: bool = True
+
+
+def _marks(now: datetime) -> list[_Mark]:
+    return [
+        # yellow (即将超期): warn_at <= now < due_at
+        _Mark(
+            "mark_warning",
+            "warned_cycle",
+            Q(state__in=CLOCK_STATES, warn_at__lte=now, due_at__gt=now),
+            "warn_at",
+        ),
+        _Mark(
+            "mark_overdue", "overdue_cycle", Q(state__in=CLOCK_STATES, due_at__lte=now), "due_at"
+        ),
+        _Mark(
+            "mark_sign_overdue",
+            "sign_overdue_cycle",
+            Q(state=State.DISPATCHED, sign_due_at__lte=now),
+            "sign_due_at",
+            with_due_at=False,
+        ),
+    ]
+
+
+def _sweep_mark(mark: _Mark, *, batch: int) -> int:
+    fired = 0
+    behind = {f"{mark.cycle_field}__lt": F("sla_cycle")}
+    while True:
+        candidates = list(
+            Demand.objects.filter(mark.due, **behind)
+            .order_by(mark.order_by)
+            .values_list("pk", "sla_cycle")[:batch]
+        )
+        for pk, cycle in candidates:
+            with transaction.atomic():
+                won = (
+                    Demand.objects.filter(mark.due, pk=pk, sla_cycle=cycle)
+                    .filter(**{f"{mark.cycle_field}__lt": cycle})
+                    .update(**{mark.cycle_field: cycle})
+                )
+                if won:
+                    d = Demand.objects.get(pk=pk)
+                    data: dict[str, Any] = {"cycle": cycle}
+                    if mark.with_due_at:
+                        data["due_at"] = d.due_at.isoformat() if d.due_at else None
+                    _record(
+                        d,
+                        mark.action,
+                        by=None,
+                        actor_label="超期巡检",
+                        once_key=f"{mark.action.removeprefix('mark_')}:{cycle}",
+                        data=data,
+                    )
+                    fired += 1
+        if len(candidates) < batch:
+            return fired
 
 
 def sweep_deadlines(*, now: datetime | None = None, batch: int = 500) -> SweepResult:
-    """Mark demands whose deadline passed, once per SLA cycle, even with concurrent sweepers.
+    """Mark demands whose light turned yellow (即将超期), whose deadline passed (超期) or
+    whose signing is late (签收超时): each once per SLA cycle, even with concurrent sweepers.
 
     Each mark is a compare-and-swap UPDATE (… WHERE overdue_cycle < sla_cycle) followed by
     its event in the same transaction; a second sweeper's UPDATE matches no row.
     """
     now = now or clock.now()
-    result = SweepResult()
-    while True:
-        candidates = list(
-            Demand.objects.filter(
-                state__in=CLOCK_STATES, due_at__lte=now, overdue_cycle__lt=F("sla_cycle")
-            )
-            .order_by("due_at")
-            .values_list("pk", "sla_cycle")[:batch]
-        )
-        for pk, cycle in candidates:
-            with transaction.atomic():
-                won = Demand.objects.filter(
-                    pk=pk,
-                    sla_cycle=cycle,
-                    overdue_cycle__lt=cycle,
-                    state__in=CLOCK_STATES,
-                    due_at__lte=now,
-                ).update(overdue_cycle=cycle)
-                if won:
-                    d = Demand.objects.get(pk=pk)
-                    _record(
-                        d,
-                        "mark_overdue",
-                        by=None,
-                        actor_label="超期巡检",
-                        once_key=f"overdue:{cycle}",
-                        data={"cycle": cycle, "due_at": d.due_at.isoformat() if d.due_at else None},
-                    )
-                    result.overdue += 1
-        if len(candidates) < batch:
-            break
-    while True:
-        candidates = list(
-            Demand.objects.filter(
-                state=State.DISPATCHED, sign_due_at__lte=now, sign_overdue_cycle__lt=F("sla_cycle")
-            )
-            .order_by("sign_due_at")
-            .values_list("pk", "sla_cycle")[:batch]
-        )
-        for pk, cycle in candidates:
-            with transaction.atomic():
-                won = Demand.objects.filter(
-                    pk=pk,
-                    sla_cycle=cycle,
-                    sign_overdue_cycle__lt=cycle,
-                    state=State.DISPATCHED,
-                    sign_due_at__lte=now,
-                ).update(sign_overdue_cycle=cycle)
-                if won:
-                    d = Demand.objects.get(pk=pk)
-                    _record(
-                        d,
-                        "mark_sign_overdue",
-                        by=None,
-                        actor_label="超期巡检",
-                        once_key=f"sign_overdue:{cycle}",
-                        data={"cycle": cycle},
-                    )
-                    result.sign_overdue += 1
-        if len(candidates) < batch:
-            break
-    return result
+    fired = {m.action: _sweep_mark(m, batch=batch) for m in _marks(now)}
+    return SweepResult(
+        overdue=fired["mark_overdue"],
+        sign_overdue=fired["mark_sign_overdue"],
+        warned=fired["mark_warning"],
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# attachments (附件, sanfuwu.attachments): audited on the timeline, the state stays
+
+
+@transaction.atomic
+def demand_record_attachments(
+    *,
+    demand: Demand | int,
+    by: User | None,
+    names: Sequence[str],
+    purpose: str,
+    data: dict[str, Any] | None = None,
+) -> DemandEvent:
+    """上传附件 — files were added to the demand; one "attach" event records who added which.
+
+    `by` must be able to read the demand; None is the person served on the portal.
+    """
+    from .access import DemandNotFound, access_demand
+
+    pk = demand.pk if isinstance(demand, Demand) else int(demand)
+    d = access_demand(by, pk) if by is not None else Demand.objects.filter(pk=pk).first()
+    if d is None:
+        raise DemandNotFound()
+    return _record(
+        d,
+        "attach",
+        by=by,
+        actor_label="诉求人" if by is None else "",
+        note="、".join(names),
+        data={"purpose": purpose, "files": list(names), **(data or {})},
+        from_state=d.state,
+    )

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 CalendarSource = Literal["admin", "chinese_calendar", "weekends_only"]
 
@@ -269,9 +270,9 @@ def warn_at(start: datetime, due: datetime, share: float | None = None) -> datet
 class Light(models.TextChoices):
     """The traffic light of a demand's deadline."""
 
-    GREEN = "green", "绿灯"
-    YELLOW = "yellow", "黄灯"
-    RED = "red", "红灯"
+    GREEN = "green", gettext_lazy("绿灯")
+    YELLOW = "yellow", gettext_lazy("黄灯")
+    RED = "red", gettext_lazy("红灯")
 
 
 def light_for(*, now: datetime, warn_at: datetime | None, due_at: datetime | None) -> Light:

@@ -15,24 +15,25 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class State(models.TextChoices):
-    SUBMITTED = "submitted", "待分拣"
-    DISPATCHED = "dispatched", "待签收"
-    RETURNED = "returned", "已退回待改派"
-    HANDLING = "handling", "办理中"
-    ESCALATING = "escalating", "上报待审"
-    TRANSFERRED = "transferred", "已移交上级"
-    REPLY_REVIEW = "reply_review", "答复待审"
-    REPLIED = "replied", "已答复待回访"
-    REVISITED = "revisited", "已回访"
-    RATED = "rated", "已评价待销号"
-    UNDER_REVIEW = "under_review", "督查复核"
-    CLOSED = "closed", "已销号"
-    REJECTED = "rejected", "不予受理"
-    MERGED = "merged", "已并单"
-    WITHDRAWN = "withdrawn", "已撤单"
+    SUBMITTED = "submitted", _("待分拣")
+    DISPATCHED = "dispatched", _("待签收")
+    RETURNED = "returned", _("已退回待改派")
+    HANDLING = "handling", _("办理中")
+    ESCALATING = "escalating", _("上报待审")
+    TRANSFERRED = "transferred", _("已移交上级")
+    REPLY_REVIEW = "reply_review", _("答复待审")
+    REPLIED = "replied", _("已答复待回访")
+    REVISITED = "revisited", _("已回访")
+    RATED = "rated", _("已评价待销号")
+    UNDER_REVIEW = "under_review", _("督查复核")
+    CLOSED = "closed", _("已销号")
+    REJECTED = "rejected", _("不予受理")
+    MERGED = "merged", _("已并单")
+    WITHDRAWN = "withdrawn", _("已撤单")
 
 
 class Actor(models.TextChoices):
@@ -162,7 +163,9 @@ TRANSITIONS: dict[str, Transition] = {
         _t("reconcile", "对账销号", {S.RATED, S.REVISITED}, S.CLOSED, A.DISPATCHER),
         # 撤单 by the person served, before the reply
         _t("withdraw", "撤单", BEFORE_REPLY, S.WITHDRAWN, A.SUBMITTER, A.DISPATCHER),
-        # the deadline sweeper records overdue work (an event, not a state change)
+        # the deadline sweeper records the yellow pre-warning and overdue work (events, not
+        # state changes)
+        _t("mark_warning", "即将超期", CLOCK_STATES, None, A.SYSTEM),
         _t("mark_overdue", "超期", CLOCK_STATES, None, A.SYSTEM),
         _t("mark_sign_overdue", "签收超时", {S.DISPATCHED}, None, A.SYSTEM),
     ]

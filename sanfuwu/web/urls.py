@@ -5,7 +5,9 @@ from . import views, views_detail, views_intake
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("demands/<int:pk>/", views.demand_detail, name="demand-detail"),
+    path("demands/", views.demand_list, name="demand-list"),
+    path("demands/bulk-dispatch/", views.demand_bulk_dispatch, name="demand-bulk-dispatch"),
+    path("demands/<int:pk>/", views_detail.demand_detail, name="demand-detail"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # the demand page and its action forms (views_detail), recording a demand (views_intake)
