@@ -14,7 +14,9 @@ from sanfuwu.demands.services import sweep_deadlines
 
 
 class Command(BaseCommand):
-    help = "Sweep working-day deadlines: record yellow, overdue and late-signing demands exactly once."
+    help = (
+        "Sweep working-day deadlines: record yellow, overdue and late-signing demands exactly once."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--loop", action="store_true", help="keep sweeping every --interval s")
