@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -156,6 +156,9 @@ def check_unit(value: Unit | int | str | None, *, field: str = "unit") -> Unit:
     return unit
 
 
+MAX_DEADLINE_AHEAD = timedelta(days=366)
+
+
 def check_future(value: datetime | None, *, field: str, now: datetime) -> datetime | None:
     if value is None:
         return None
@@ -163,6 +166,9 @@ def check_future(value: datetime | None, *, field: str, now: datetime) -> dateti
         raise InvalidInput(f"{field} 必须带时区", field=field)
     if value <= now:
         raise InvalidInput(f"{field} 不能早于当前时间", field=field)
+    if value > now + MAX_DEADLINE_AHEAD:
+        # a deadline years ahead is a typo (2062 for 2026), and beyond the working-day calendar
+        raise InvalidInput(f"{field} 不能晚于一年之后", field=field)
     return value
 
 

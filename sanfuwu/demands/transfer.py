@@ -25,7 +25,7 @@ from typing import IO, Any, Protocol
 
 from django.db import transaction
 from django.db.models import QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from sanfuwu.api.serialize import CONFIDENTIAL
 from sanfuwu.core import clock
@@ -261,6 +261,11 @@ def _choice(value: str, choices: Any) -> str:
     for code, label in choices.choices:
         if text == str(label) or text.lower() == code:
             return code
+    # the labels are translated: a Chinese sheet stays readable from an English session
+    with translation.override("zh-hans"):
+        for code, label in choices.choices:
+            if text == str(label):
+                return code
     return text
 
 

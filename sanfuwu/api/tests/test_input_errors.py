@@ -254,3 +254,14 @@ def test_a_unit_code_made_of_digits_is_a_code_before_it_is_an_id(tiny):
     assert services.check_unit(str(tiny.dept.pk)) == coded  # the code wins
     assert services.check_unit(tiny.dept.pk) == tiny.dept  # an int is always an id
     assert services.check_unit(str(coded.pk)) == coded  # no such code: the id
+
+
+def test_a_deadline_years_ahead_is_refused_not_a_crash(tiny, api):
+    d = services.demand_submit(by=tiny.users["dispatcher"], **GOOD).demand
+    base = {"lead_unit": tiny.dept.pk, "category": tiny.category.pk}
+    for years in (2, 40):
+        far = clock.now() + timedelta(days=365 * years)
+        r = api("dispatcher").post(f"/demands/{d.pk}/dispatch", {**base, "due_at": far.isoformat()})
+        assert_error(r, 422, "invalid", "due_at")
+    d.refresh_from_db()
+    assert d.state == "submitted"

@@ -186,3 +186,12 @@ def test_create_api_token_prints_a_key_that_authenticates(tiny, client):
     assert token.key_hash == hash_token(raw) and raw.startswith(token.prefix)
     r = client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {raw}")
     assert r.status_code == 200 and r.json()["username"] == "paidan"
+
+
+def test_a_chinese_sheet_imports_from_an_english_session(tiny, tmp_path):
+    from django.utils import translation
+
+    with translation.override("en"):
+        out = run_import(write_csv(tmp_path / "batch.csv", [HEADER, *GOOD_ROWS]))
+    assert "2" in out
+    assert Demand.objects.get(title="路灯不亮").kind == "complaint"
