@@ -270,42 +270,6 @@ def demand_parties(demand: Demand) -> list[DemandParty]:
     return list(demand.parties.select_related("unit").order_by("id"))
 
 
-def event_recipients(event_id: int) -> list[tuple[User, str]]:
-    """Who hears about an event: the dispatchers for what comes back to them (退单, 延期申请,
-    重办, 上报), the lead unit's people and the named handler for the rest."""
-    from .workflow import TRANSITIONS
-
-    event = (
-        DemandEvent.objects.select_related("demand", "demand__handler").filter(pk=event_id).first()
-    )
-    if event is None:
-        return []
-    demand = event.demand
-    transition = TRANSITIONS.get(event.action)
-    label = transition.label if transition else event.action
-    message = f"{label}：#{demand.pk}「{demand.title[:30]}」"
-    if event.action in {
-        "return",
-        "request_extension",
-        "rate_reopen",
-        "rate_to_review",
-        "escalate_to_parent",
-    }:
-        unit_id: int | None = demand.dispatch_unit_id
-        roles: tuple[str, ...] = (Role.DISPATCHER,)
-    else:
-        unit_id, roles = demand.lead_unit_id, (Role.HANDLER, Role.UNIT_HEAD)
-    users = {
-        u.pk: u
-        for u in User.objects.filter(
-            memberships__unit_id=unit_id or 0, memberships__role__in=roles, is_active=True
-        ).distinct()
-    }
-    if demand.handler is not None and roles != (Role.DISPATCHER,):
-        users.setdefault(demand.handler.pk, demand.handler)
-    return [(u, message) for u in users.values()]
-
-
 def counts_by_state(*, user: User | None, filters: DemandFilters | None = None) -> dict[str, Any]:
     """How many visible demands are in each state (one grouped query); with `filters`, those
     that also match them, whatever their state filter says."""
