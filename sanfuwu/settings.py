@@ -115,11 +115,17 @@ INSTALLED_APPS = [
     "sanfuwu.directory",
     "sanfuwu.demands",
     "sanfuwu.insights",
+    "sanfuwu.search",
     "sanfuwu.open311",
     "sanfuwu.attachments",
     "sanfuwu.inbox",
     "sanfuwu.portal",
     "sanfuwu.api",
+    "sanfuwu.reports",
+    "sanfuwu.visits",
+    "sanfuwu.metrics",
+    "sanfuwu.points",
+    "sanfuwu.supervision",
     "sanfuwu.web",
 ]
 
@@ -161,6 +167,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "sanfuwu.web.context_processors.frame",
                 "sanfuwu.inbox.context_processors.inbox",  # inbox_unread_count (the badge)
+                "sanfuwu.supervision.context_processors.nav",  # the 督办 nav link
             ],
         },
     },
@@ -212,6 +219,15 @@ SANFUWU_RATE_LIMITS: dict[str, tuple[int, int]] = {
 # Behind a reverse proxy, the request.META key of the header in which the proxy passes the
 # client's address (e.g. HTTP_X_REAL_IP); empty: REMOTE_ADDR. Never set it without a proxy.
 SANFUWU_TRUSTED_PROXY_HEADER = env_str("SANFUWU_TRUSTED_PROXY_HEADER", "")
+# Ledger exports (sanfuwu/reports): written by the worker outside the web root, served only
+# to the user who asked, deleted after SANFUWU_EXPORT_KEEP_HOURS.
+SANFUWU_EXPORT_ROOT = Path(env_str("SANFUWU_EXPORT_ROOT", str(DATA_DIR / "exports")))
+SANFUWU_EXPORT_KEEP_HOURS = env_int("SANFUWU_EXPORT_KEEP_HOURS", 72)
+# Open311 GeoReport v2 (sanfuwu/open311, docs/open311.md): the jurisdiction_ids served
+# (empty: one jurisdiction, the parameter is ignored) and the POST answer (realtime: the
+# service_request_id; batch: a token for GET tokens/{token}).
+OPEN311_JURISDICTIONS = env_list("OPEN311_JURISDICTIONS", [])
+OPEN311_SERVICE_TYPE = env_str("OPEN311_SERVICE_TYPE", "realtime")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "attachments": {

@@ -10,8 +10,15 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("portal/", include("sanfuwu.portal.urls")),
     path("inbox/", include("sanfuwu.inbox.urls")),
+    path("insights/", include("sanfuwu.insights.urls")),
     path("files/", include("sanfuwu.attachments.urls")),
+    path("visits/", include("sanfuwu.visits.urls")),
     path("keys/", include("sanfuwu.open311.urls_keys")),
+    path("directory/", include("sanfuwu.directory.urls")),
+    path("reports/", include("sanfuwu.reports.urls")),
+    path("points/", include("sanfuwu.points.urls")),
+    path("supervision/", include("sanfuwu.supervision.urls")),
+    path("metrics/", include("sanfuwu.metrics.urls")),
     path("", include("sanfuwu.web.urls")),
 ]
 

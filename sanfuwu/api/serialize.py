@@ -7,7 +7,14 @@ from typing import Any
 from sanfuwu.core.masking import mask_id_number, mask_phone
 from sanfuwu.demands.access import actors_for, can_see_identity, can_see_numbers
 from sanfuwu.demands.models import Demand
-from sanfuwu.demands.selectors import demand_events, demand_light, demand_parties
+from sanfuwu.demands.selectors import (
+    PERSON_DATA,
+    PERSON_NOTES,
+    demand_events,
+    demand_light,
+    demand_parties,
+    person_sees_event,
+)
 from sanfuwu.demands.workflow import Actor, allowed_transitions, state_label
 from sanfuwu.orgs.models import User
 from sanfuwu.orgs.selectors import user_scope
@@ -108,59 +115,12 @@ def demand_detail_dict(demand: Demand, *, user: User | None) -> dict[str, Any]:
     return data
 
 
-# The steps of the case the person served sees, and those whose note is addressed to them.
-PERSON_TIMELINE = frozenset(
-    {
-        "submit",
-        "dispatch",
-        "redispatch",
-        "sign",
-        "answer_directly",
-        "reject",
-        "merge",
-        "note",
-        "escalate_to_city",
-        "record_upper_reply",
-        "approve_reply",
-        "revisit",
-        "rate",
-        "rate_reopen",
-        "rate_to_review",
-        "supervisor_reopen",
-        "supervisor_close",
-        "reconcile",
-        "withdraw",
-    }
-)
-PERSON_NOTES = frozenset(
-    {
-        "submit",
-        "answer_directly",
-        "reject",
-        "note",
-        "rate",
-        "rate_reopen",
-        "rate_to_review",
-        "supervisor_reopen",
-        "supervisor_close",
-        "withdraw",
-    }
-)
-PERSON_DATA = frozenset({"channel", "rating", "round", "due_at"})
-
-
-def _person_sees(event) -> bool:
-    if event.action not in PERSON_TIMELINE:
-        return False
-    return event.action != "note" or bool((event.data or {}).get("public"))
-
-
 def events_list(demand: Demand, *, identity: bool, person: bool = False) -> list[dict[str, Any]]:
     """The timeline; without the right to the person's identity their own steps are anonymous;
     the person served sees only the steps of their case (`person`)."""
     rows = []
     for e in demand_events(demand):
-        if person and not _person_sees(e):
+        if person and not person_sees_event(e):
             continue
         row = event_dict(
             e,

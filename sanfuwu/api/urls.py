@@ -10,12 +10,14 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from sanfuwu.core.errors import DomainError
 from sanfuwu.demands.workflow import TransitionError
+from sanfuwu.open311.api import router as open311_router
 
 from .auth import AUTH
 from .demands import public_router
 from .demands import router as demands_router
 from .insights import router as insights_router
 from .reference import router as reference_router
+from .similar import router as similar_router
 
 api = NinjaAPI(
     title="sanfuwu 三服务 API",
@@ -106,5 +108,7 @@ def on_http_error(request, exc: HttpError):
 
 api.add_router("/", reference_router)
 api.add_router("/demands", demands_router)
+api.add_router("/demands", similar_router)
 api.add_router("/public", public_router)
 api.add_router("/suggestions", insights_router)
+api.add_router("/open311", open311_router)

@@ -9,22 +9,23 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 NAME_MAX = 120
 
 
 class Purpose(models.TextChoices):
-    SUBMIT = "submit", "提交"
-    REPLY = "reply", "答复"
-    RETURN = "return", "退单"
-    NOTE = "note", "进展"
-    REVISIT = "revisit", "回访"
+    SUBMIT = "submit", _("提交")
+    REPLY = "reply", _("答复")
+    RETURN = "return", _("退单")
+    NOTE = "note", _("进展")
+    REVISIT = "revisit", _("回访")
 
 
 class Via(models.TextChoices):
-    STAFF = "staff", "工作台"
-    PORTAL = "portal", "政企直通车"
-    API = "api", "接口"
+    STAFF = "staff", _("工作台")
+    PORTAL = "portal", _("政企直通车")
+    API = "api", _("接口")
 
 
 class Attachment(models.Model):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from sanfuwu.core.errors import NotFound
 from sanfuwu.demands.access import access_demand, actors_for
@@ -24,7 +25,7 @@ from .models import Attachment, Purpose
 class AttachmentNotFound(NotFound):
     def __init__(self) -> None:
         # the same answer for "does not exist" and "not yours"
-        super().__init__("附件不存在或无权查看")
+        super().__init__(_("附件不存在或无权查看"))
 
 
 def token_matches(demand: Demand, token: str | None) -> bool:

@@ -15,6 +15,8 @@ import zlib
 from dataclasses import dataclass
 from typing import IO
 
+from django.utils.translation import gettext_noop
+
 from .models import NAME_MAX
 
 
@@ -64,11 +66,12 @@ ACCEPT = ",".join(
     [f".{ext}" for t in TYPES for ext in sorted(t.aliases)]
     + sorted({t.content_type for t in TYPES})
 )
-ALLOWED_LABEL = "JPEG、PNG、GIF、WebP、HEIC 图片，PDF，Word、Excel、PowerPoint 文档"
+ALLOWED_LABEL = gettext_noop("JPEG、PNG、GIF、WebP、HEIC 图片，PDF，Word、Excel、PowerPoint 文档")
 
 
 class Refused(Exception):
-    """The file is not acceptable; `reason` is shown to the user after the file's name."""
+    """The file is not acceptable; `reason` (a zh-Hans msgid, translated where it is shown)
+    follows the file's name."""
 
     def __init__(self, reason: str):
         super().__init__(reason)
@@ -99,7 +102,7 @@ def sniff(f: IO[bytes]) -> FileType:
         return _ooxml(f)
     if head.startswith(OLE_MAGIC):
         return _ole(f)
-    raise Refused("的内容不是允许的类型")
+    raise Refused(gettext_noop("的内容不是允许的类型"))
 
 
 # HEIF with HEVC images (iPhone photos); plain "mif1" may be AVIF, so it is not enough
@@ -123,30 +126,30 @@ def _ooxml(f: IO[bytes]) -> FileType:
         with zipfile.ZipFile(f) as zf:
             infos = zf.infolist()
             if len(infos) > MAX_ZIP_ENTRIES:
-                raise Refused("的内容不是允许的类型")
+                raise Refused(gettext_noop("的内容不是允许的类型"))
             names = {i.filename for i in infos}
             if "[Content_Types].xml" not in names:
-                raise Refused("是压缩包，不是允许的类型")
+                raise Refused(gettext_noop("是压缩包，不是允许的类型"))
             info = zf.getinfo("[Content_Types].xml")
             if info.file_size > MAX_CONTENT_TYPES:
-                raise Refused("已损坏或无法识别")
+                raise Refused(gettext_noop("已损坏或无法识别"))
             with zf.open(info) as part:
                 content_types = part.read(MAX_CONTENT_TYPES + 1)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError):
-        raise Refused("已损坏或无法识别") from None
+        raise Refused(gettext_noop("已损坏或无法识别")) from None
     except (RuntimeError, NotImplementedError):  # encrypted, unknown compression
-        raise Refused("已加密或无法识别") from None
+        raise Refused(gettext_noop("已加密或无法识别")) from None
     finally:
         f.seek(0)
     lowered = {n.lower() for n in names}
     if b"macroEnabled" in content_types or any(n.endswith("vbaproject.bin") for n in lowered):
-        raise Refused("含有宏，不允许上传")
+        raise Refused(gettext_noop("含有宏，不允许上传"))
     found = [kind for marker, kind in OOXML_MAIN.items() if marker in content_types]
     if len(found) != 1:
-        raise Refused("的内容不是允许的类型")
+        raise Refused(gettext_noop("的内容不是允许的类型"))
     kind = found[0]
     if not any(n.startswith(MAIN_PARTS[kind]) for n in names):
-        raise Refused("已损坏或无法识别")
+        raise Refused(gettext_noop("已损坏或无法识别"))
     return kind
 
 
@@ -164,11 +167,11 @@ def _ole(f: IO[bytes]) -> FileType:
     try:
         names = _ole_top_level_names(f)
     except (struct.error, ValueError, OSError):
-        raise Refused("已损坏或无法识别") from None
+        raise Refused(gettext_noop("已损坏或无法识别")) from None
     finally:
         f.seek(0)
     if names & {"Macros", "_VBA_PROJECT_CUR", "VBA"}:
-        raise Refused("含有宏，不允许上传")
+        raise Refused(gettext_noop("含有宏，不允许上传"))
     # a document embedding another keeps that one in a sub-storage, not at the top
     if "WordDocument" in names:
         return DOC
@@ -176,7 +179,7 @@ def _ole(f: IO[bytes]) -> FileType:
         return PPT
     if names & {"Workbook", "Book"}:
         return XLS
-    raise Refused("的内容不是允许的类型")
+    raise Refused(gettext_noop("的内容不是允许的类型"))
 
 
 def _ole_top_level_names(f: IO[bytes]) -> set[str]:

@@ -6,6 +6,7 @@ from urllib.parse import quote
 
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from sanfuwu.core.errors import NotFound
@@ -21,7 +22,7 @@ def download(request: HttpRequest, pk: int) -> FileResponse:
     try:
         att = attachment_get(user=request.user, pk=pk)  # type: ignore[arg-type]
     except NotFound:
-        raise Http404("附件不存在或无权查看") from None
+        raise Http404(_("附件不存在或无权查看")) from None
     return serve(att)
 
 
@@ -31,7 +32,7 @@ def download_public(request: HttpRequest, pk: int, token: str) -> FileResponse:
     try:
         att = attachment_get_by_token(pk=pk, token=token)
     except NotFound:
-        raise Http404("附件不存在或无权查看") from None
+        raise Http404(_("附件不存在或无权查看")) from None
     return serve(att)
 
 
@@ -46,7 +47,7 @@ def serve(att: Attachment) -> FileResponse:
     try:
         handle = attachment_storage().open(att.stored_name, "rb")
     except FileNotFoundError:
-        raise Http404("附件文件缺失") from None
+        raise Http404(_("附件文件缺失")) from None
     inline = att.inline
     response = FileResponse(handle, content_type=att.content_type)
     response["Content-Disposition"] = content_disposition(att.original_name, inline=inline)

@@ -12,6 +12,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
+from django.utils.translation import gettext as _
 
 from sanfuwu.core.errors import NotFound
 from sanfuwu.orgs.models import Unit, User
@@ -32,7 +33,7 @@ class DemandNotFound(NotFound):
 
     def __init__(self) -> None:
         # the same answer for "does not exist" and "not yours": nothing leaks
-        super().__init__("诉求不存在或无权查看")
+        super().__init__(_("诉求不存在或无权查看"))
 
 
 def _covers_root(paths: set[str]) -> bool:

@@ -1,9 +1,11 @@
-"""Possible duplicates of a demand being recorded (重复诉求提示), for staff only.
+"""Possible duplicates of a demand being recorded or triaged (重复诉求提示), for staff only.
 
-A simple first version: open demands of the last N days that the user may see and that share
-the phone, the enterprise, the resident or the address, or whose text is similar by character
-bigrams. The database finds a bounded set of candidates; the text similarity is computed in
-Python on that set only. The intelligence work replaces the text part later.
+Open demands of the last N days that the user may see (and those closed in that window:
+a caller often repeats a problem just settled) that share the phone, the enterprise, the
+resident or the address, or whose text is similar by character bigrams. The search index
+(sanfuwu/search) hands over a bounded set of candidates that share a telling bigram; the
+similarity is computed in Python on that set only. The threshold is calibrated on the
+tipdm2020 messages (bench/duplicates.py, figures in bench/README.md).
 """
 
 from __future__ import annotations
@@ -28,16 +30,16 @@ from sanfuwu.orgs.selectors import user_scope
 
 from .access import demands_visible_to
 from .models import Category, Demand
-from .workflow import OPEN_STATES
+from .workflow import OPEN_STATES, State
 
 DEFAULT_DAYS = 30
 # how many candidates the database hands to the text comparison, at most
 KEY_CANDIDATES = 50
 TEXT_CANDIDATES = 300
 # similarity of bigrams (see text_similarity) from which two texts look alike
-TEXT_THRESHOLD = 0.5
+TEXT_THRESHOLD = 0.6
 MIN_BIGRAMS = 3
-SEARCH_BIGRAMS = 10  # bigrams of the new text looked up in the titles of candidates
+SEARCH_BIGRAMS = 24  # bigrams of the new text looked up in the search index
 BODY_CHARS = 1000  # long bodies: the opening says what the demand is about
 # bigrams that say nothing about what a demand is about
 STOP_BIGRAMS = frozenset(
@@ -119,6 +121,11 @@ class SimilarDemand:
     reasons: list[str] = field(default_factory=list)
     similarity: float = 0.0  # of the text, 0 … 1
 
+    @property
+    def closed(self) -> bool:
+        """Settled already (销号 within the window): shown, but not offered for merging."""
+        return self.demand.state == State.CLOSED
+
 
 def similar_open_demands(
     *,
@@ -134,21 +141,28 @@ def similar_open_demands(
     days: int | None = None,
     limit: int = 5,
     exclude_client_key: str | None = None,
+    exclude_pk: int | None = None,
+    include_closed: bool = True,
 ) -> list[SimilarDemand]:
     """Open demands of the last `days` days visible to `user` that look like the one being
-    recorded, each with its reasons (同一电话 / 同一企业 / 同一群众 / 同一地址 / 内容相似 xx%).
+    recorded, each with its reasons (同一电话 / 同一企业 / 同一群众 / 同一地址 / 内容相似 xx%);
+    with `include_closed`, also those closed (销号) in that window.
 
     Staff only: anyone else gets an empty list. `exclude_client_key` leaves out the demand a
-    repeated submission of the same form has already created.
+    repeated submission of the same form has already created, `exclude_pk` the demand itself.
     """
     scope = user_scope(user)
     if not (scope.is_admin or scope.unit_ids(INTAKE_ROLES) or scope.unit_ids(SUBTREE_ROLES)):
         return []
     title, body = title or "", body or ""
     days = duplicate_days() if days is None else max(1, int(days))
-    base = demands_visible_to(user).filter(
-        state__in=OPEN_STATES, created_at__gte=clock.now() - timedelta(days=days)
-    )
+    since = clock.now() - timedelta(days=days)
+    window = Q(state__in=OPEN_STATES, created_at__gte=since)
+    if include_closed:
+        window |= Q(state=State.CLOSED, closed_at__gte=since)
+    base = demands_visible_to(user).filter(window)
+    if exclude_pk is not None:
+        base = base.exclude(pk=exclude_pk)
     if exclude_client_key:
         base = base.exclude(client_key__endswith=f":{exclude_client_key}")
     base = base.select_related("dispatch_unit", "lead_unit", "category")
@@ -184,14 +198,19 @@ def similar_open_demands(
 
     mine = _Grams.of(title, body)
     if len(mine.both) >= MIN_BIGRAMS:
-        # candidates: same 村社 or category, or the title shares a telling bigram
+        # candidates: same 村社 or category, or the text shares a telling bigram (the index)
         text_q = Q(pk__in=list(found))
         if community is not None:
             text_q |= Q(community=community)
         if category is not None:
             text_q |= Q(category=category)
-        for gram in _bigram_list(f"{title} {body[:BODY_CHARS]}")[:SEARCH_BIGRAMS]:
-            text_q |= Q(title__contains=gram)
+        from sanfuwu.search.selectors import any_token_q
+        from sanfuwu.search.tokens import tokens as index_tokens
+
+        telling = [t for t in index_tokens(f"{title} {body[:BODY_CHARS]}") if t not in STOP_BIGRAMS]
+        shared_q = any_token_q(telling[:SEARCH_BIGRAMS])
+        if shared_q is not None:
+            text_q |= shared_q
         candidates = base.filter(text_q).order_by("-created_at", "-id")[:TEXT_CANDIDATES]
         for d in candidates:
             score = mine.similarity(_Grams.of(d.title, d.body))
@@ -203,3 +222,21 @@ def similar_open_demands(
     ranked = [h for h in found.values() if h.reasons]
     ranked.sort(key=lambda h: (len(h.reasons), h.similarity, h.demand.created_at), reverse=True)
     return ranked[:limit]
+
+
+def similar_to_demand(*, user: User | None, demand: Demand, limit: int = 5) -> list[SimilarDemand]:
+    """The likely duplicates of a recorded demand (triage panel, `GET /api/demands/{id}/similar`):
+    the same search with its own fields, the demand itself left out."""
+    return similar_open_demands(
+        user=user,
+        title=demand.title,
+        body=demand.body,
+        phone=demand.contact_phone,
+        address=demand.address,
+        enterprise=demand.enterprise,
+        resident=demand.resident,
+        community=demand.community,
+        category=demand.category,
+        limit=limit,
+        exclude_pk=demand.pk,
+    )

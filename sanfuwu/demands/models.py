@@ -47,23 +47,23 @@ class Level(models.TextChoices):
 
 
 class ReturnReason(models.TextChoices):
-    NOT_OUR_DUTY = "not_our_duty", "非本单位职责"
-    WRONG_AREA = "wrong_area", "不属本辖区"
-    INFO_MISSING = "info_missing", "诉求信息不全"
-    DUPLICATE = "duplicate", "重复诉求"
-    OTHER = "other", "其他"
+    NOT_OUR_DUTY = "not_our_duty", _("非本单位职责")
+    WRONG_AREA = "wrong_area", _("不属本辖区")
+    INFO_MISSING = "info_missing", _("诉求信息不全")
+    DUPLICATE = "duplicate", _("重复诉求")
+    OTHER = "other", _("其他")
 
 
 class RatingValue(models.TextChoices):
-    SATISFIED = "satisfied", "满意"
-    BASIC = "basic", "基本满意"
-    UNSATISFIED = "unsatisfied", "不满意"
+    SATISFIED = "satisfied", _("满意")
+    BASIC = "basic", _("基本满意")
+    UNSATISFIED = "unsatisfied", _("不满意")
 
 
 class RatingVia(models.TextChoices):
-    ONLINE = "online", "在线评价"
-    PHONE = "phone", "电话回访"
-    VISIT = "visit", "上门回访"
+    ONLINE = "online", _("在线评价")
+    PHONE = "phone", _("电话回访")
+    VISIT = "visit", _("上门回访")
 
 
 class Category(models.Model):
@@ -267,10 +267,10 @@ class Demand(models.Model):
 
 
 class PartyRole(models.TextChoices):
-    DISPATCH = "dispatch", "派单单位"
-    LEAD = "lead", "主办"
-    CO = "co", "协办"
-    FORMER = "former", "原承办(只读)"
+    DISPATCH = "dispatch", _("派单单位")
+    LEAD = "lead", _("主办")
+    CO = "co", _("协办")
+    FORMER = "former", _("原承办(只读)")
 
 
 class DemandParty(models.Model):
@@ -344,9 +344,9 @@ class DemandEvent(models.Model):
 
 
 class ExtensionStatus(models.TextChoices):
-    PENDING = "pending", "待审批"
-    APPROVED = "approved", "已批准"
-    REFUSED = "refused", "已驳回"
+    PENDING = "pending", _("待审批")
+    APPROVED = "approved", _("已批准")
+    REFUSED = "refused", _("已驳回")
 
 
 class ExtensionRequest(models.Model):
@@ -405,7 +405,7 @@ class Revisit(models.Model):
     round = models.PositiveIntegerField()
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     reached = models.BooleanField("联系上")
-    method = models.CharField(max_length=10, choices=[("phone", "电话"), ("visit", "上门")])
+    method = models.CharField(max_length=10, choices=[("phone", _("电话")), ("visit", _("上门"))])
     note = models.TextField(blank=True, max_length=REASON_MAX)
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -75,19 +75,21 @@ def light_q(light: str, *, now: datetime) -> Q:
         return clocked & Q(warn_at__lte=now, due_at__gt=now)
     if light == Light.GREEN:
         return clocked & (Q(warn_at__gt=now) | Q(warn_at__isnull=True))
-    raise InvalidInput(f"未知的灯色：{light}", field="light")
+    raise InvalidInput(_("未知的灯色：%(value)s") % {"value": light}, field="light")
 
 
 def apply_filters(qs: QuerySet[Demand], f: DemandFilters) -> QuerySet[Demand]:
     if f.state:
         bad = [s for s in f.state if s not in State.values]
         if bad:
-            raise InvalidInput(f"未知的状态：{'、'.join(bad)}", field="state")
+            raise InvalidInput(
+                _("未知的状态：%(value)s") % {"value": "、".join(bad)}, field="state"
+            )
         qs = qs.filter(state__in=f.state)
     if f.unit is not None:
         unit = Unit.objects.filter(pk=f.unit).only("path").first()
         if unit is None:
-            raise InvalidInput(f"未知的单位：{f.unit}", field="unit")
+            raise InvalidInput(_("未知的单位：%(value)s") % {"value": f.unit}, field="unit")
         units = Unit.objects.filter(path__startswith=unit.path).values("id")
         if f.lead_only:
             qs = qs.filter(lead_unit_id__in=units)
@@ -100,7 +102,7 @@ def apply_filters(qs: QuerySet[Demand], f: DemandFilters) -> QuerySet[Demand]:
     if f.category is not None:
         cat = Category.objects.filter(pk=f.category).only("path").first()
         if cat is None:
-            raise InvalidInput(f"未知的分类：{f.category}", field="category")
+            raise InvalidInput(_("未知的分类：%(value)s") % {"value": f.category}, field="category")
         qs = qs.filter(Q(category_id=cat.pk) | Q(category__path__startswith=cat.path + "/"))
     if f.kind:
         if f.kind not in Kind.values:
@@ -123,11 +125,10 @@ def apply_filters(qs: QuerySet[Demand], f: DemandFilters) -> QuerySet[Demand]:
     if f.created_to:
         qs = qs.filter(created_at__lt=_day_start(f.created_to + timedelta(days=1)))
     if f.text:
-        text = f.text.strip()[:100]
-        q = Q(title__icontains=text) | Q(body__icontains=text)
-        if text.isdigit():
-            q |= Q(pk=int(text))
-        qs = qs.filter(q)
+        # the Chinese token index (sanfuwu/search): two-character words, replies, addresses
+        from sanfuwu.search.selectors import text_q
+
+        qs = qs.filter(text_q(f.text))
     return qs
 
 
@@ -191,7 +192,7 @@ def _after_cursor(name: str, sort: Sort, cursor: str) -> Q:
         return Q(pk__lt=pk) if sort.descending else Q(pk__gt=pk)
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        kind, _, payload = raw.partition(":")
+        kind, _sep, payload = raw.partition(":")
         cursor_sort, value, pk = json.loads(payload)
         if kind != "k" or not isinstance(pk, int) or cursor_sort != name:
             raise ValueError
@@ -199,7 +200,7 @@ def _after_cursor(name: str, sort: Sort, cursor: str) -> Q:
         if at is not None and at.tzinfo is None:
             raise ValueError
     except (ValueError, TypeError, UnicodeDecodeError):
-        raise InvalidInput("cursor 无效", field="cursor") from None
+        raise InvalidInput(_("cursor 无效"), field="cursor") from None
     c = sort.column
     if at is None:  # the NULLs come last, ordered by id
         return Q(**{f"{c}__isnull": True}) & (Q(pk__lt=pk) if sort.descending else Q(pk__gt=pk))
@@ -217,12 +218,12 @@ def encode_cursor(pk: int) -> str:
 def decode_cursor(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        kind, _, value = raw.partition(":")
+        kind, _sep, value = raw.partition(":")
         if kind != "id":
             raise ValueError
         return int(value)
     except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("cursor 无效", field="cursor") from None
+        raise InvalidInput(_("cursor 无效"), field="cursor") from None
 
 
 @dataclass
@@ -242,7 +243,7 @@ def demand_list(
     """The demands `user` may see, filtered and keyset-paginated in `sort` order (stable
     under inserts, no OFFSET scans). The default "id" is newest id first."""
     if not 1 <= limit <= MAX_PAGE:
-        raise InvalidInput(f"limit 须在 1–{MAX_PAGE} 之间", field="limit")
+        raise InvalidInput(_("limit 须在 1–%(max)s 之间") % {"max": MAX_PAGE}, field="limit")
     order = check_sort(sort)
     qs = apply_filters(demands_visible_to(user), filters)
     if cursor:
@@ -486,3 +487,61 @@ def recorded_by(*, user: User | None, limit: int = 20) -> list[Demand]:
         .select_related(*LIST_RELATED)
         .order_by("-pk")[:limit]
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# what the person served sees of their own case (the portal page and the API use this one rule)
+
+# The steps of the case the person served sees...
+PERSON_TIMELINE = frozenset(
+    {
+        "submit",
+        "dispatch",
+        "redispatch",
+        "sign",
+        "answer_directly",
+        "reject",
+        "merge",
+        "note",
+        "escalate_to_parent",
+        "escalate_to_city",
+        "forward",
+        "record_upper_reply",
+        "approve_reply",
+        "revisit",
+        "rate",
+        "rate_reopen",
+        "rate_to_review",
+        "supervisor_reopen",
+        "supervisor_close",
+        "reconcile",
+        "withdraw",
+    }
+)
+# ...those whose note is addressed to them (a reply, their own words, a public note)...
+PERSON_NOTES = frozenset(
+    {
+        "submit",
+        "answer_directly",
+        "record_upper_reply",
+        "approve_reply",
+        "reject",
+        "note",
+        "rate",
+        "rate_reopen",
+        "rate_to_review",
+        "supervisor_reopen",
+        "supervisor_close",
+        "withdraw",
+    }
+)
+# ...and the only facts of an event's data they see.
+PERSON_DATA = frozenset({"channel", "rating", "round", "due_at"})
+
+
+def person_sees_event(event: DemandEvent) -> bool:
+    """Whether the person served sees this event: a step of their case, never an internal
+    one (分拣, 退单, 协办意见, drafts, 督办 …); a progress note only when it is public."""
+    if event.action not in PERSON_TIMELINE:
+        return False
+    return event.action != "note" or bool((event.data or {}).get("public"))

@@ -18,6 +18,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from sanfuwu.core import clock
 from sanfuwu.core.errors import Conflict, InvalidInput
@@ -53,37 +56,44 @@ from .models import (
 )
 from .workflow import CLOCK_STATES, Actor, State, Transition, check_transition
 
+
+def _source_label(text: Any) -> str:
+    """A label in the source language (zh-Hans), for data stored in events."""
+    with translation.override(None):
+        return str(text)
+
+
 # ---------------------------------------------------------------------------------------------
 # checks at the edge (check_… raise InvalidInput naming the field)
 
 
 FIELD_LABELS = {
-    "title": "标题",
-    "body": "内容",
-    "text": "内容",
-    "kind": "类型",
-    "channel": "渠道",
-    "source": "来源",
-    "category": "分类",
-    "level": "层级",
-    "contact_name": "联系人",
-    "contact_phone": "联系电话",
-    "contact_id_number": "身份证号",
-    "address": "地址",
-    "community": "村社",
-    "reason": "理由",
-    "reason_code": "退单原因",
-    "note": "说明",
-    "explanation": "说明",
-    "comment": "评价意见",
-    "rating": "评价",
-    "client_key": "外部编号",
-    "upper_reference": "上级受理编号",
+    "title": gettext_lazy("标题"),
+    "body": gettext_lazy("内容"),
+    "text": gettext_lazy("内容"),
+    "kind": gettext_lazy("类型"),
+    "channel": gettext_lazy("渠道"),
+    "source": gettext_lazy("来源"),
+    "category": gettext_lazy("分类"),
+    "level": gettext_lazy("层级"),
+    "contact_name": gettext_lazy("联系人"),
+    "contact_phone": gettext_lazy("联系电话"),
+    "contact_id_number": gettext_lazy("身份证号"),
+    "address": gettext_lazy("地址"),
+    "community": gettext_lazy("村社"),
+    "reason": gettext_lazy("理由"),
+    "reason_code": gettext_lazy("退单原因"),
+    "note": gettext_lazy("说明"),
+    "explanation": gettext_lazy("说明"),
+    "comment": gettext_lazy("评价意见"),
+    "rating": gettext_lazy("评价"),
+    "client_key": gettext_lazy("外部编号"),
+    "upper_reference": gettext_lazy("上级受理编号"),
 }
 
 
 def label(field: str) -> str:
-    return FIELD_LABELS.get(field, field)
+    return str(FIELD_LABELS.get(field, field))
 
 
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -92,23 +102,31 @@ CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 def check_text(value: Any, *, field: str, max_length: int, required: bool = True) -> str:
     text = (value or "").strip() if isinstance(value, str) or value is None else None
     if text is None:
-        raise InvalidInput(f"{label(field)}必须是文本", field=field)
+        raise InvalidInput(_("%(field)s必须是文本") % {"field": label(field)}, field=field)
     if required and not text:
-        raise InvalidInput(f"{label(field)}不能为空", field=field)
+        raise InvalidInput(_("%(field)s不能为空") % {"field": label(field)}, field=field)
     if CONTROL_CHARS.search(text):
         # NUL breaks PostgreSQL text and other control characters break exports and SMS
-        raise InvalidInput(f"{label(field)}含有不可见的控制字符", field=field)
+        raise InvalidInput(
+            _("%(field)s含有不可见的控制字符") % {"field": label(field)}, field=field
+        )
     if len(text) > max_length:
         raise InvalidInput(
-            f"{label(field)}超过 {max_length} 字的上限（{len(text)} 字）", field=field
+            _("%(field)s超过 %(max)s 字的上限（%(n)s 字）")
+            % {"field": label(field), "max": max_length, "n": len(text)},
+            field=field,
         )
     return text
 
 
 def check_choice(value: Any, choices: Any, *, field: str) -> str:
     if value not in choices.values:
-        allowed = "、".join(f"{v}（{label}）" for v, label in choices.choices)
-        raise InvalidInput(f"{label(field)}的值“{value}”无效，可选：{allowed}", field=field)
+        allowed = _("、").join(f"{v}（{text}）" for v, text in choices.choices)
+        raise InvalidInput(
+            _("%(field)s的值“%(value)s”无效，可选：%(allowed)s")
+            % {"field": label(field), "value": value, "allowed": allowed},
+            field=field,
+        )
     return str(value)
 
 
@@ -131,10 +149,10 @@ def check_category(value: Category | int | str | None, *, field: str = "category
             if found is None and _is_ascii_number(text):
                 found = qs.filter(pk=int(text)).first()
         if found is None:
-            raise InvalidInput(f"未知的分类：{value}", field=field)
+            raise InvalidInput(_("未知的分类：%(value)s") % {"value": value}, field=field)
         category = found
     if not category.is_active:
-        raise InvalidInput(f"分类“{category.path}”已停用", field=field)
+        raise InvalidInput(_("分类“%(path)s”已停用") % {"path": category.path}, field=field)
     return category
 
 
@@ -152,7 +170,7 @@ def check_unit(value: Unit | int | str | None, *, field: str = "unit") -> Unit:
     else:
         unit = None
     if unit is None or not unit.is_active:
-        raise InvalidInput(f"未知的单位：{value}", field=field)
+        raise InvalidInput(_("未知的单位：%(value)s") % {"value": value}, field=field)
     return unit
 
 
@@ -163,12 +181,12 @@ def check_future(value: datetime | None, *, field: str, now: datetime) -> dateti
     if value is None:
         return None
     if value.tzinfo is None:
-        raise InvalidInput(f"{field} 必须带时区", field=field)
+        raise InvalidInput(_("%(field)s 必须带时区") % {"field": field}, field=field)
     if value <= now:
-        raise InvalidInput(f"{field} 不能早于当前时间", field=field)
+        raise InvalidInput(_("%(field)s 不能早于当前时间") % {"field": field}, field=field)
     if value > now + MAX_DEADLINE_AHEAD:
         # a deadline years ahead is a typo (2062 for 2026), and beyond the working-day calendar
-        raise InvalidInput(f"{field} 不能晚于一年之后", field=field)
+        raise InvalidInput(_("%(field)s 不能晚于一年之后") % {"field": field}, field=field)
     return value
 
 
@@ -229,6 +247,10 @@ def _record(
     from .tasks import schedule_event_notifications
 
     transaction.on_commit(lambda: schedule_event_notifications(event.pk))
+    # the rates' fact row changes in the same transaction (docs/adr: metrics fact rows)
+    from sanfuwu.metrics.facts import refresh_demand
+
+    refresh_demand(demand, action=name)
     return event
 
 
@@ -317,21 +339,33 @@ def _check_handling_units(
     lead = check_unit(lead_unit, field="lead_unit")
     if not lead.path.startswith(dispatch_unit.path):
         raise InvalidInput(
-            f"主办单位“{lead.name}”不在派单单位“{dispatch_unit.name}”的辖区内", field="lead_unit"
+            _("主办单位“%(lead)s”不在派单单位“%(unit)s”的辖区内")
+            % {"lead": lead.name, "unit": dispatch_unit.name},
+            field="lead_unit",
         )
     co: list[Unit] = []
     for raw in co_units:
         unit = check_unit(raw, field="co_units")
         if unit.pk == lead.pk or unit in co:
-            raise InvalidInput(f"协办单位“{unit.name}”重复", field="co_units")
+            raise InvalidInput(_("协办单位“%(unit)s”重复") % {"unit": unit.name}, field="co_units")
         if not unit.path.startswith(dispatch_unit.path):
-            raise InvalidInput(f"协办单位“{unit.name}”不在辖区内", field="co_units")
+            raise InvalidInput(
+                _("协办单位“%(unit)s”不在辖区内") % {"unit": unit.name}, field="co_units"
+            )
         co.append(unit)
     return lead, co
 
 
 def _round(demand: Demand) -> int:
     return demand.reopen_count + 1
+
+
+def _index_for_search(demand: Demand) -> None:
+    """Title, body, address or a reply changed: the search document follows in this
+    transaction (sanfuwu/search)."""
+    from sanfuwu.search.index import index_demand
+
+    index_demand(demand)
 
 
 def _reply_by_dispatcher(d: Demand, t: Transition, *, by: User, text: str) -> None:
@@ -346,6 +380,7 @@ def _reply_by_dispatcher(d: Demand, t: Transition, *, by: User, text: str) -> No
         approved_at=now,
         created_at=now,
     )
+    _index_for_search(d)
     d.replied_at = now
     _apply(d, t, by=by, note=text)
 
@@ -383,7 +418,7 @@ def default_dispatch_unit(*, by: User | None, community: Unit | None) -> Unit:
                 return unit
     root = Unit.objects.get_first_root_node()
     if root is None:
-        raise InvalidInput("系统尚未配置单位", field="dispatch_unit")
+        raise InvalidInput(_("系统尚未配置单位"), field="dispatch_unit")
     return root
 
 
@@ -409,6 +444,7 @@ def demand_submit(
     latitude: Decimal | float | None = None,
     longitude: Decimal | float | None = None,
     client_key: str | None = None,
+    level: str = "",
 ) -> SubmitResult:
     """可报 — a demand enters the loop (submitted, waiting for triage).
 
@@ -418,6 +454,8 @@ def demand_submit(
     body = check_text(body, field="body", max_length=BODY_MAX)
     kind = check_choice(kind, Kind, field="kind")
     channel = check_choice(channel, Channel, field="channel")
+    # 本职/提交上级/疑难 as classified by a visitor on the spot (走访); else set at triage
+    level = check_choice(level, Level, field="level") if level else ""
     source = check_text(source, field="source", max_length=100, required=False)
     contact_name = check_text(contact_name, field="contact_name", max_length=50, required=False)
     contact_phone = (contact_phone or "").strip()
@@ -432,22 +470,28 @@ def demand_submit(
     cat = check_category(category) if category not in (None, "") else None
     comm = check_unit(community, field="community") if community not in (None, "") else None
     if comm is not None and not comm.is_grassroots:
-        raise InvalidInput(f"“{comm.name}”不是村社", field="community")
+        raise InvalidInput(_("“%(name)s”不是村社") % {"name": comm.name}, field="community")
     for name, value, low, high in (
         ("latitude", latitude, -90, 90),
         ("longitude", longitude, -180, 180),
     ):
         if value is not None and not (low <= float(value) <= high):
-            raise InvalidInput(f"{name} 超出范围", field=name)
+            raise InvalidInput(_("%(field)s 超出范围") % {"field": name}, field=name)
 
     scope = user_scope(by)
     staff_intake = bool(scope.unit_ids(INTAKE_ROLES)) or scope.is_admin
+    # any official may record what a visit (走访) brought back, leaders included
+    staff_intake = staff_intake or (
+        channel == Channel.VISIT and any(r != Role.SERVICE_OBJECT for r in scope.unit_ids_by_role)
+    )
     if by is not None and not staff_intake and channel not in (Channel.PORTAL, Channel.API):
-        raise InvalidInput("服务对象只能通过政企直通车提交诉求", field="channel")
+        raise InvalidInput(_("服务对象只能通过政企直通车提交诉求"), field="channel")
     if dispatch_unit not in (None, ""):
         disp = check_unit(dispatch_unit, field="dispatch_unit")
         if disp.kind not in DISPATCHING_KINDS:
-            raise InvalidInput(f"“{disp.name}”不是派单单位（区或镇街）", field="dispatch_unit")
+            raise InvalidInput(
+                _("“%(name)s”不是派单单位（区或镇街）") % {"name": disp.name}, field="dispatch_unit"
+            )
     else:
         disp = default_dispatch_unit(by=by, community=comm)
 
@@ -486,6 +530,7 @@ def demand_submit(
                 latitude=Decimal(str(latitude)) if latitude is not None else None,
                 longitude=Decimal(str(longitude)) if longitude is not None else None,
                 client_key=key,
+                level=level,
                 created_at=now,
                 updated_at=now,
             )
@@ -499,8 +544,9 @@ def demand_submit(
                 by=by,
                 actor_label=source,
                 from_state="",
-                data={"channel": channel},
+                data={"channel": channel, **({"level": level} if level else {})},
             )
+            _index_for_search(demand)
     except IntegrityError:
         if key is None:
             raise
@@ -574,7 +620,7 @@ def demand_dispatch(
     note = check_text(note, field="note", max_length=REASON_MAX, required=False)
     changes = _classify_fields(d, category=category, kind=kind, level=level, by=by)
     if d.category_id is None:
-        raise InvalidInput("派单前必须选择分类", field="category")
+        raise InvalidInput(_("派单前必须选择分类"), field="category")
     if not d.level:
         d.level = Level.OWN
     due_at = check_future(due_at, field="due_at", now=clock.now())
@@ -621,10 +667,10 @@ def demand_merge(*, demand: Demand | int, by: User, into: Demand | int) -> Deman
     t = _check(d, "merge", by)
     into_pk = into.pk if isinstance(into, Demand) else int(into)
     if into_pk == d.pk:
-        raise InvalidInput("不能并入自身", field="into")
+        raise InvalidInput(_("不能并入自身"), field="into")
     target = Demand.objects.select_for_update(of=("self",)).filter(pk=into_pk).first()
     if target is None or target.state in (State.MERGED, State.REJECTED, State.WITHDRAWN):
-        raise InvalidInput(f"目标诉求 #{into_pk} 不存在或不能并入", field="into")
+        raise InvalidInput(_("目标诉求 #%(pk)s 不存在或不能并入") % {"pk": into_pk}, field="into")
     d.merged_into = target
     d.closed_at = clock.now()
     _apply(d, t, by=by, data={"into": target.pk})
@@ -671,7 +717,8 @@ def demand_return(*, demand: Demand | int, by: User, reason_code: str, reason: s
         note=reason,
         data={
             "reason_code": reason_code,
-            "reason_label": str(ReturnReason(reason_code).label),
+            # stored in the source language; pages translate reason_code when they render
+            "reason_label": _source_label(ReturnReason(reason_code).label),
             "unit": unit_name,
         },
     )
@@ -712,7 +759,7 @@ def demand_assign(*, demand: Demand | int, by: User, handler: User | int) -> Dem
         memberships__role=Role.HANDLER,
     ).first()
     if person is None:
-        raise InvalidInput("承办人必须是主办单位的承办人", field="handler")
+        raise InvalidInput(_("承办人必须是主办单位的承办人"), field="handler")
     d.handler = person
     _apply(d, t, by=by, data={"handler": str(person), "handler_id": person.pk})
     return d
@@ -741,9 +788,9 @@ def demand_contribute(*, demand: Demand | int, by: User, text: str) -> Demand:
     units = user_scope(by).unit_ids([Role.HANDLER, Role.UNIT_HEAD])
     party = d.parties.filter(role=PartyRole.CO, active=True, unit_id__in=units).first()
     if party is None:  # pragma: no cover - the actor check guarantees one
-        raise Conflict("不是协办单位")
+        raise Conflict(_("不是协办单位"))
     if party.contributed_at is not None:
-        raise Conflict("本单位已提交协办意见", code="already_contributed")
+        raise Conflict(_("本单位已提交协办意见"), code="already_contributed")
     party.contribution = text
     party.contributed_at = clock.now()
     party.save(update_fields=["contribution", "contributed_at"])
@@ -768,7 +815,7 @@ def demand_request_extension(
         new_due_at = check_future(new_due_at, field="new_due_at", now=clock.now())
         assert new_due_at is not None and d.due_at is not None
         if new_due_at <= d.due_at:
-            raise InvalidInput("新期限必须晚于当前期限", field="new_due_at")
+            raise InvalidInput(_("新期限必须晚于当前期限"), field="new_due_at")
         days = 0
         cursor = d.due_at
         while cursor < new_due_at and days < 60:
@@ -780,9 +827,9 @@ def demand_request_extension(
         or isinstance(working_days, bool)
         or not 1 <= working_days <= 60
     ):
-        raise InvalidInput("延期工作日须为 1–60 的整数", field="working_days")
+        raise InvalidInput(_("延期工作日须为 1–60 的整数"), field="working_days")
     if d.extensions.filter(status=ExtensionStatus.PENDING).exists():
-        raise Conflict("已有待审批的延期申请", code="extension_pending")
+        raise Conflict(_("已有待审批的延期申请"), code="extension_pending")
     ext = ExtensionRequest.objects.create(
         demand=d, requested_by=by, working_days=working_days, reason=reason, created_at=clock.now()
     )
@@ -800,7 +847,7 @@ def demand_decide_extension(
     note = check_text(note, field="note", max_length=REASON_MAX, required=not approve)
     ext = d.extensions.filter(status=ExtensionStatus.PENDING).first()
     if ext is None:
-        raise Conflict("没有待审批的延期申请", code="no_pending_extension")
+        raise Conflict(_("没有待审批的延期申请"), code="no_pending_extension")
     now = clock.now()
     ext.status = ExtensionStatus.APPROVED if approve else ExtensionStatus.REFUSED
     ext.decided_by = by
@@ -907,10 +954,14 @@ def demand_submit_reply(*, demand: Demand | int, by: User, text: str) -> Reply:
         )
     )
     if waiting:
-        raise Conflict(f"协办单位尚未提交意见：{'、'.join(waiting)}", code="co_units_pending")
+        raise Conflict(
+            _("协办单位尚未提交意见：%(units)s") % {"units": "、".join(waiting)},
+            code="co_units_pending",
+        )
     reply = Reply.objects.create(
         demand=d, round=_round(d), text=text, author=by, created_at=clock.now()
     )
+    _index_for_search(d)
     _apply(d, t, by=by, note=text, data={"reply_id": reply.pk})
     return reply
 
@@ -922,7 +973,7 @@ def demand_approve_reply(*, demand: Demand | int, by: User) -> Demand:
     t = _check(d, "approve_reply", by)
     reply = d.replies.filter(approved_at__isnull=True).order_by("-id").first()
     if reply is None:  # pragma: no cover - reply_review always has a draft
-        raise Conflict("没有待审核的答复")
+        raise Conflict(_("没有待审核的答复"))
     now = clock.now()
     reply.approved_by = by
     reply.approved_at = now
@@ -962,10 +1013,10 @@ def demand_revisit(
     d = _lock(demand)
     t = _check(d, "revisit", by)
     if method not in ("phone", "visit"):
-        raise InvalidInput("回访方式须为 phone 或 visit", field="method")
+        raise InvalidInput(_("回访方式须为 phone 或 visit"), field="method")
     note = check_text(note, field="note", max_length=REASON_MAX, required=False)
     if rating not in (None, "") and not reached:
-        raise InvalidInput("未联系上不能记录评价", field="rating")
+        raise InvalidInput(_("未联系上不能记录评价"), field="rating")
     visit = Revisit.objects.create(
         demand=d,
         round=_round(d),
@@ -1007,7 +1058,7 @@ def _rate(
     if staff:
         revisit = revisit or d.revisits.filter(round=round_, reached=True).order_by("-id").first()
         if revisit is None or not revisit.reached:
-            raise InvalidInput("工作人员记录评价前须有回访记录", field="rating")
+            raise InvalidInput(_("工作人员记录评价前须有回访记录"), field="rating")
     rating = Rating.objects.create(
         demand=d,
         round=round_,
@@ -1052,7 +1103,7 @@ def demand_rate(
     via = RatingVia.ONLINE
     if token is not None:
         if token != d.rating_token:
-            raise InvalidInput("评价链接无效", field="token")
+            raise InvalidInput(_("评价链接无效"), field="token")
         actors.add(Actor.SUBMITTER)
     elif by is not None and d.submitter_id != by.pk:
         via = RatingVia.PHONE
@@ -1099,7 +1150,7 @@ def demand_withdraw(
     extra: set[str] = set()
     if token is not None:
         if token != d.rating_token:
-            raise InvalidInput("链接无效", field="token")
+            raise InvalidInput(_("链接无效"), field="token")
         extra.add(Actor.SUBMITTER)
     t = _check(d, "withdraw", by, extra=extra)
     reason = check_text(reason, field="reason", max_length=REASON_MAX, required=False)
@@ -1116,7 +1167,10 @@ def demand_withdraw(
 # audit of reading: revealing a masked number is itself an event
 
 
-CONTACT_FIELDS = {"contact_phone": "联系电话", "contact_id_number": "身份证号"}
+CONTACT_FIELDS = {
+    "contact_phone": gettext_lazy("联系电话"),
+    "contact_id_number": gettext_lazy("身份证号"),
+}
 
 
 @transaction.atomic
@@ -1126,15 +1180,15 @@ def demand_reveal_contact(*, demand: Demand | int, by: User, field: str) -> str:
     from .workflow import REVEAL_ACTORS, NotPermitted
 
     if field not in CONTACT_FIELDS:
-        raise InvalidInput("只能查看联系电话或身份证号", field="field")
+        raise InvalidInput(_("只能查看联系电话或身份证号"), field="field")
     d = Demand.objects.select_related("dispatch_unit", "lead_unit").get(
         pk=demand.pk if isinstance(demand, Demand) else demand
     )
     actors = actors_for(by, d)
     if not (user_scope(by).is_admin or not REVEAL_ACTORS.isdisjoint(actors)):
-        raise NotPermitted("无权查看完整号码")
+        raise NotPermitted(_("无权查看完整号码"))
     if not can_see_identity(by, d, actors):
-        raise NotPermitted("诉求人要求保密")
+        raise NotPermitted(_("诉求人要求保密"))
     _record(d, "reveal_contact", by=by, data={"field": field}, from_state=d.state)
     return str(getattr(d, field))
 
@@ -1266,3 +1320,82 @@ def demand_record_attachments(
         data={"purpose": purpose, "files": list(names), **(data or {})},
         from_state=d.state,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# 督办 on the timeline (sanfuwu.supervision decides who may act; the state stays)
+
+SUPERVISION_ACTIONS = frozenset(
+    {
+        "supervise",
+        "answer_supervision",
+        "close_supervision",
+        "return_supervision",
+        "mark_supervision_overdue",
+        "supervision_review",
+    }
+)
+
+
+def demand_record_supervision(
+    *,
+    demand: Demand | int,
+    action: str,
+    by: User | None,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+    once_key: str | None = None,
+) -> DemandEvent:
+    """督办 / 催办 — record a step of a supervision order (or a supervisor's review) on the
+    demand's timeline. The caller (sanfuwu.supervision.services) has checked the permission
+    and runs the transaction. Issuing needs an open demand; the later steps of an order
+    already issued are recorded whatever the demand's state."""
+    if action not in SUPERVISION_ACTIONS:
+        raise InvalidInput(f"未知的督办操作：{action}", field="action")
+    pk = demand.pk if isinstance(demand, Demand) else int(demand)
+    d = Demand.objects.select_related("dispatch_unit", "lead_unit").get(pk=pk)
+    if action == "supervise":
+        check_transition(action, state=d.state, actors={Actor.SYSTEM})
+    return _record(
+        d,
+        action,
+        by=by,
+        actor_label="督办巡检" if by is None else "",
+        note=note,
+        data=data,
+        once_key=once_key,
+        from_state=d.state,
+    )
+
+
+@transaction.atomic
+def demand_forward(
+    *,
+    demand: Demand | int,
+    by: User,
+    send: Any,
+) -> DemandEvent:
+    """转外部系统 — the dispatcher hands a demand to another GeoReport v2 system
+    (sanfuwu.open311.outbound). `send(demand)` posts it while the row is locked, so a second
+    click waits and then finds the demand already transferred; it returns ``(note, data)``
+    for the event or raises a DomainError, and then nothing changes."""
+    d = _lock(demand)
+    t = _check(d, "forward", by)
+    note, data = send(d)
+    _pause_clock(d)
+    return _apply(d, t, by=by, note=note, data=data)
+
+
+def demand_record_remote_update(
+    *,
+    demand: Demand | int,
+    actor_label: str,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+) -> DemandEvent:
+    """外部系统进展 — what a poll of the remote GeoReport system saw change (status, status
+    notes), on the timeline without a state change. The caller runs the transaction."""
+    pk = demand.pk if isinstance(demand, Demand) else int(demand)
+    d = Demand.objects.select_related("dispatch_unit", "lead_unit").get(pk=pk)
+    check_transition("remote_update", state=d.state, actors={Actor.SYSTEM})
+    return _record(d, "remote_update", by=None, actor_label=actor_label, note=note, data=data)

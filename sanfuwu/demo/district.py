@@ -22,11 +22,16 @@ from sanfuwu.demands import services as svc
 from sanfuwu.demands.models import Category, Channel, Demand, Kind, ReturnReason
 from sanfuwu.demands.tasks import notifications_suppressed
 from sanfuwu.demands.taxonomy import load_taxonomy_csv
+from sanfuwu.directory.demo import build_directory
 from sanfuwu.directory.models import Enterprise, Resident
 from sanfuwu.directory.validators import make_id_number, make_uscc
+from sanfuwu.insights.demo import build_hot_topics
 from sanfuwu.orgs.models import Grid, Membership, Unit, UnitKind, User
 from sanfuwu.orgs.roles import Role
 from sanfuwu.orgs.services import unit_create
+from sanfuwu.points.demo import build_points
+from sanfuwu.supervision.demo import build_supervision
+from sanfuwu.visits.demo import build_visits
 
 DEMO_PASSWORD = "demo12345"
 ROOT_CODE = "SFQ"
@@ -591,6 +596,8 @@ def load_demo(*, demands: int = 5000, seed: int = 2026, log: Callable[[str], Non
     rng = random.Random(seed)
     with notifications_suppressed():
         district = build_organisation(rng, log)
+        build_directory(log=log)
+        build_visits(log=log, scale=demands / 5000)  # pairings, teams, a year of visits
         done = Demand.objects.filter(source="示范数据").count()
         if done >= demands:
             log(f"示范诉求已存在（{done} 件），跳过")
@@ -609,4 +616,8 @@ def load_demo(*, demands: int = 5000, seed: int = 2026, log: Callable[[str], Non
                 log(f"诉求：{i + 1}/{demands}")
         swept = svc.sweep_deadlines()
         log(f"诉求：新增 {created}，超期标记 {swept.overdue}，签收超时 {swept.sign_overdue}")
+        build_supervision(log)
+        # last: points are read from the demand events, visits and 督办 written above
+        build_points(log)
+        build_hot_topics(log)
         return created

@@ -21,6 +21,8 @@ class NotificationKind(models.TextChoices):
     SIGN_OVERDUE = "sign_overdue", _("签收超时")
     REPLY_APPROVED = "reply_approved", _("答复已审核")
     UNSATISFIED = "unsatisfied", _("收到不满意评价")
+    # 督办 / 催办 (sanfuwu.supervision writes these rows itself, see its notify.py)
+    SUPERVISION = "supervision", _("督办")
 
 
 MESSAGE_MAX = 300

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from sanfuwu.core.errors import NotFound
 from sanfuwu.orgs.models import User
@@ -30,7 +31,7 @@ def notification_list(*, user: User, unread_only: bool = False) -> QuerySet[Noti
 class NotificationNotFound(NotFound):
     def __init__(self) -> None:
         # someone else's notification looks exactly like a missing one
-        super().__init__("通知不存在")
+        super().__init__(_("通知不存在"))
 
 
 def access_notification(user: User, notification_id: int | str) -> Notification:

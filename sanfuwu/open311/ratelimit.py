@@ -12,6 +12,7 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 
+from sanfuwu.core.ratelimit import client_ip
 from sanfuwu.orgs.models import hash_token
 
 from .render import errors
@@ -41,9 +42,13 @@ def rate_limited(view):
     @functools.wraps(view)
     def wrapper(request, fmt: str, *args, **kwargs):
         conf = limits()
-        ip = request.META.get("REMOTE_ADDR", "unknown")
-        wait = _hit(f"ip:{ip}", conf["per_ip"], conf["window"])
-        raw = request.POST.get("api_key") if request.method == "POST" else None
+        # behind a proxy, the address the deployment's trusted header names
+        wait = _hit(f"ip:{client_ip(request)}", conf["per_ip"], conf["window"])
+        raw = (
+            request.POST.get("api_key") or request.GET.get("api_key")
+            if request.method == "POST"
+            else None
+        )
         if wait is None and raw:
             wait = _hit(f"key:{hash_token(raw)[:16]}", conf["per_key"], conf["window"])
         if wait is not None:

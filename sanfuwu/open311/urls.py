@@ -12,4 +12,6 @@ urlpatterns = [
     re_path(r"^requests" + FMT, rate_limited(views.requests_view)),
     re_path(r"^requests/(?P<request_id>[^/.]+)" + FMT, rate_limited(views.request_detail)),
     re_path(r"^tokens/(?P<token>[^/.]+)" + FMT, rate_limited(views.token_view)),
+    # any other resource: the spec's 404 in the format asked for
+    re_path(r"^(?P<rest>.*)" + FMT, rate_limited(views.not_found)),
 ]

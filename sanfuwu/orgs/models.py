@@ -12,19 +12,20 @@ import secrets
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from treebeard.mp_tree import MP_Node
 
 from .roles import Role
 
 
 class UnitKind(models.TextChoices):
-    DISTRICT = "district", "区"
-    STREET = "street", "镇街"
-    VILLAGE = "village", "村委"
-    COMMUNITY = "community", "居委"
-    DEPARTMENT = "department", "部门"
-    SECTION = "section", "科室"
-    OTHER = "other", "其他"
+    DISTRICT = "district", _("区")
+    STREET = "street", _("镇街")
+    VILLAGE = "village", _("村委")
+    COMMUNITY = "community", _("居委")
+    DEPARTMENT = "department", _("部门")
+    SECTION = "section", _("科室")
+    OTHER = "other", _("其他")
 
 
 # 村社: the grassroots units that are also served (服务基层) and that own grids.

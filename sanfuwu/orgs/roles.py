@@ -1,18 +1,19 @@
 """The roles a user can hold in a unit (see docs/adr/0003-data-scoping.md)."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Role(models.TextChoices):
-    SERVICE_OBJECT = "service_object", "服务对象"
-    GRID_WORKER = "grid_worker", "网格员"
-    VISITOR = "visitor", "走访干部"
-    DISPATCHER = "dispatcher", "派单员"
-    HANDLER = "handler", "承办人"
-    UNIT_HEAD = "unit_head", "部门负责人"
-    LEADER = "leader", "领导"
-    SUPERVISOR = "supervisor", "督查"
-    ADMIN = "admin", "管理员"
+    SERVICE_OBJECT = "service_object", _("服务对象")
+    GRID_WORKER = "grid_worker", _("网格员")
+    VISITOR = "visitor", _("走访干部")
+    DISPATCHER = "dispatcher", _("派单员")
+    HANDLER = "handler", _("承办人")
+    UNIT_HEAD = "unit_head", _("部门负责人")
+    LEADER = "leader", _("领导")
+    SUPERVISOR = "supervisor", _("督查")
+    ADMIN = "admin", _("管理员")
 
 
 # Roles that see every demand of their unit's subtree, not only their own unit's.

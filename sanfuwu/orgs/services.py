@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from sanfuwu.core.errors import InvalidInput
 
@@ -14,11 +15,11 @@ def unit_create(*, parent: Unit | None, code: str, name: str, kind: str) -> Unit
     """Add a unit under `parent` (or as the district root). Codes are unique."""
     code, name = (code or "").strip(), (name or "").strip()
     if not code or not name:
-        raise InvalidInput("单位编码和名称不能为空", field="code" if not code else "name")
+        raise InvalidInput(_("单位编码和名称不能为空"), field="code" if not code else "name")
     if kind not in UnitKind.values:
-        raise InvalidInput(f"未知的单位类型：{kind}", field="kind")
+        raise InvalidInput(_("未知的单位类型：%(value)s") % {"value": kind}, field="kind")
     if Unit.objects.filter(code=code).exists():
-        raise InvalidInput(f"单位编码已存在：{code}", field="code")
+        raise InvalidInput(_("单位编码已存在：%(value)s") % {"value": code}, field="code")
     fields = {"code": code, "name": name, "kind": kind}
     if parent is None:
         return Unit.objects.add_root(create_kwargs=fields)

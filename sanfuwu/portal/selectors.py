@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from sanfuwu.core.errors import NotFound
 from sanfuwu.demands.models import TRACKING_ALPHABET, Demand, RatingValue, Reply
-from sanfuwu.demands.selectors import demand_events
+from sanfuwu.demands.selectors import demand_events, person_sees_event
 from sanfuwu.demands.sla import handling_days_for
 from sanfuwu.demands.workflow import Actor, State, allowed_transitions
 from sanfuwu.orgs.models import GRASSROOTS_KINDS, Unit, User
@@ -126,6 +126,8 @@ RATING_LABELS = {v: label for v, label in RatingValue.choices}
 
 def _step(event) -> Step | None:
     """One audit event in public words, or None for what stays inside the units."""
+    if not person_sees_event(event):
+        return None
     a, data, at = event.action, event.data or {}, event.created_at
     if a == "submit":
         return Step(at, str(_("诉求已提交")))
@@ -134,14 +136,14 @@ def _step(event) -> Step | None:
     if a == "sign":
         return Step(at, str(_("承办单位已签收，开始办理")))
     if a == "note":
-        if data.get("public") is True:
-            return Step(at, str(_("办理进展")), event.note, "note")
-        return None
+        return Step(at, str(_("办理进展")), event.note, "note")
     if a in ("approve_reply", "answer_directly", "record_upper_reply"):
         # the note of these three events is the approved reply itself
         return Step(at, str(_("已答复")), event.note, "reply")
     if a in ("escalate_to_parent", "escalate_to_city"):
         return Step(at, str(_("已提交上级部门办理")))
+    if a == "forward":
+        return Step(at, str(_("已转交相关单位办理")))
     if a == "revisit":
         return Step(at, str(_("工作人员已回访")))
     if a in RATE_ACTIONS:

@@ -164,7 +164,9 @@ class DispatchForm(ClassifyForm):
         super().__init__(*args, **kwargs)
         units = [BLANK, *unit_choices(self.demand.dispatch_unit)]
         self.fields["lead_unit"].widget.choices = units
-        self.fields["co_units"].choices = units[1:]
+        co_units = self.fields["co_units"]
+        assert isinstance(co_units, forms.ChoiceField)
+        co_units.choices = units[1:]
         suggested = self.demand.category.default_unit_id if self.demand.category else None
         if suggested:
             self.initial.setdefault("lead_unit", str(suggested))

@@ -12,7 +12,7 @@ from sanfuwu.demands.models import Category, Channel, Demand, Kind
 from sanfuwu.demands.selectors import working_days_left
 from sanfuwu.demands.sla import Light
 from sanfuwu.demands.workflow import State
-from sanfuwu.insights.selectors import route_suggestion
+from sanfuwu.insights.selectors import route_suggestions
 from sanfuwu.orgs.models import Unit, User
 from sanfuwu.orgs.roles import Role
 from sanfuwu.orgs.selectors import subtree_q, user_scope
@@ -87,7 +87,8 @@ def category_groups(*, max_level: int) -> list[OptionGroup]:
 def route_hints(demands: list[Demand]) -> dict[int, dict[str, Any]]:
     """The router's suggested category and unit for the demands on screen (a few ms each,
     so only for the visible rows), the same function as POST /api/suggestions/route."""
-    return {d.pk: route_suggestion(title=d.title, body=d.body) for d in demands}
+    found = route_suggestions([(d.title, d.body) for d in demands])
+    return {d.pk: hint for d, hint in zip(demands, found, strict=True)}
 
 
 def demand_row(demand: Demand, *, user: User | None, now: datetime) -> dict[str, Any]:

@@ -45,6 +45,7 @@ from sanfuwu.demands.models import (
     PartyRole,
     RatingValue,
     RatingVia,
+    ReturnReason,
 )
 from sanfuwu.demands.workflow import (
     CLOCK_STATES,
@@ -54,8 +55,11 @@ from sanfuwu.demands.workflow import (
     TransitionError,
     state_label,
 )
+from sanfuwu.open311 import forms as open311_forms
+from sanfuwu.open311 import outbound as open311_outbound
 from sanfuwu.orgs.models import Unit
 from sanfuwu.orgs.selectors import unit_list, user_scope
+from sanfuwu.search.panels import demand_panels
 
 from . import forms_actions as f
 
@@ -301,6 +305,16 @@ ACTION_LIST = [
         lambda r, d, c: services.demand_record_upper_reply(demand=d, by=r.user, text=c["text"]),
         "record_upper_reply",
     ),
+    _action(
+        "forward",
+        gettext_lazy("转外部系统"),
+        open311_forms.ForwardForm,
+        lambda r, d, c: open311_outbound.forward_demand(
+            demand=d, endpoint=c["endpoint"], by=r.user
+        ),
+        "forward",
+        pending=open311_forms.has_active_endpoints,
+    ),
     _action("revisit", gettext_lazy("回访"), f.RevisitForm, _revisit, "revisit"),
     _action(
         "rate",
@@ -364,6 +378,7 @@ PAGE_ORDER = [
     "rate",
     "reconcile",
     "upper-reply",
+    "forward",
     "reply",
     "contribute",
     "assign",
@@ -393,7 +408,7 @@ DATA_LABELS = {
     "kind": gettext_lazy("类型"),
     "level": gettext_lazy("层级"),
     "handler": gettext_lazy("承办人"),
-    "reason_label": gettext_lazy("退单原因"),
+    "reason_code": gettext_lazy("退单原因"),
     "unit": gettext_lazy("单位"),
     "working_days": gettext_lazy("工作日"),
     "rating": gettext_lazy("评价"),
@@ -417,6 +432,7 @@ VALUE_LABELS: dict[str, dict[Any, Any]] = {
     "method": {"phone": gettext_lazy("电话"), "visit": gettext_lazy("上门")},
     "field": dict(services.CONTACT_FIELDS),
     "purpose": dict(Purpose.choices),
+    "reason_code": dict(ReturnReason.choices),
 }
 
 
@@ -426,7 +442,7 @@ def _is_htmx(request: HttpRequest) -> bool:
 
 def _event_label(action: str) -> Any:
     t = TRANSITIONS.get(action)
-    return t.label if t else EXTRA_EVENT_LABELS.get(action, action)
+    return t.display_label if t else EXTRA_EVENT_LABELS.get(action, action)
 
 
 def _event_facts(data: dict[str, Any]) -> list[tuple[Any, str]]:
@@ -583,6 +599,8 @@ def detail_context(
         "action_forms": _build_forms(request, demand, allowed, bound or {}),
         "person": person,
         **({} if person else _working_records(demand)),
+        # likely duplicates in triage, common problems (sanfuwu/search, sanfuwu/insights)
+        **demand_panels(user=user, demand=demand, allowed=allowed, person=person),
     }
 
 

@@ -110,6 +110,10 @@ def fire(name: str, demand: Demand, user, route: Route) -> Any:
         "record_upper_reply": lambda: services.demand_record_upper_reply(
             demand=demand, by=user, text="市级答复"
         ),
+        # the sender is sanfuwu.open311's POST to the remote system; here one that accepts
+        "forward": lambda: services.demand_forward(
+            demand=demand, by=user, send=lambda d: ("已转交邻区平台", {"upper_reference": "R-1"})
+        ),
         "submit_reply": lambda: services.demand_submit_reply(demand=demand, by=user, text="答复"),
         "approve_reply": lambda: services.demand_approve_reply(demand=demand, by=user),
         "reject_reply": lambda: services.demand_reject_reply(demand=demand, by=user, reason="重写"),

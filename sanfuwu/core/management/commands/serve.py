@@ -1,12 +1,14 @@
-"""Run the platform: the web server, the background task worker and the deadline sweeper.
+"""Run the platform: the web server, the background task worker and the periodic sweeps.
 
-Three child processes side by side:
+Five child processes side by side:
 
 * ``gunicorn sanfuwu.wsgi:application`` (static files through WhiteNoise),
 * ``manage.py db_worker`` (django-tasks-db: notifications and other background tasks),
-* ``manage.py sweep_deadlines --loop`` (marks overdue demands).
+* ``manage.py sweep_deadlines --loop`` (marks overdue demands and 督办),
+* ``manage.py process_points --loop`` (积分 from demand events, visits and 督办),
+* ``manage.py poll_open311_remotes --loop`` (demands forwarded to other GeoReport servers).
 
-SIGINT (Ctrl-C) and SIGTERM are forwarded to all three; when any one of them exits, the
+SIGINT (Ctrl-C) and SIGTERM are forwarded to all of them; when any one of them exits, the
 others are stopped and ``serve`` exits non-zero. A second signal, or a child that does not
 stop within the grace period, gets SIGKILL. Each child runs in its own process group, so a
 Ctrl-C in the terminal reaches them once (through ``serve``), and on Linux each child gets
@@ -51,8 +53,8 @@ def _kill_group(pgid: int) -> None:
 
 class Command(BaseCommand):
     help = (
-        "Serve sanfuwu: gunicorn, the django-tasks db_worker and the deadline sweeper together; "
-        "Ctrl-C stops all three."
+        "Serve sanfuwu: gunicorn, the django-tasks db_worker and the periodic sweeps together; "
+        "Ctrl-C stops them all."
     )
 
     def add_arguments(self, parser):
@@ -103,6 +105,10 @@ class Command(BaseCommand):
             ],
             "worker": [*django, "db_worker", "--no-reload"],
             "sweeper": [*django, "sweep_deadlines", "--loop"],
+            # points (积分) from demand events, visits and 督办 (docs/adr: points catch-up sweep)
+            "points": [*django, "process_points", "--loop"],
+            # the status of demands forwarded to other GeoReport v2 servers (docs/adr/0014)
+            "open311-poll": [*django, "poll_open311_remotes", "--loop"],
         }
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         env.setdefault("DJANGO_SETTINGS_MODULE", "sanfuwu.settings")

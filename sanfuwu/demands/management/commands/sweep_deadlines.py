@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
 from sanfuwu.demands.services import sweep_deadlines
+from sanfuwu.supervision.services import sweep_supervision_orders
 
 
 class Command(BaseCommand):
@@ -35,9 +36,12 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, _stop)
         while True:
             result = sweep_deadlines()
-            if result.overdue or result.sign_overdue or result.warned or not loop:
+            supervision_overdue = sweep_supervision_orders()  # 督办 answers that are late
+            fired = result.overdue or result.sign_overdue or result.warned or supervision_overdue
+            if fired or not loop:
                 self.stdout.write(
                     f"即将超期 {result.warned}，超期 {result.overdue}，签收超时 {result.sign_overdue}"
+                    f"，督办超期 {supervision_overdue}"
                 )
             if not loop:
                 return

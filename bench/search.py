@@ -1,0 +1,107 @@
+"""Chinese search benchmark: build the token index over the cached bulk data (bench/run.py's
+data set) and time the first page of a search. Never part of CI.
+
+    .venv/bin/python bench/search.py                          # 100,000 demands, both databases
+    nice -n 19 .venv/bin/python bench/search.py --db postgres --size 1000000
+
+Prints `RESULT search_index_build_<db>=… s` (only when the index was (re)built) and
+`RESULT search_first_page_<who>_<term>_<db>=… ms` (median of 30 first pages of 20).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from run import ensure_pg_database, env_for, prepare, result  # noqa: E402
+
+# common terms (each in 10 % of the generated titles and bodies) and a rare one
+TERMS = {"parking": "停车", "noise": "噪音", "two_words": "老旧 电梯", "rare": "12345"}
+RUNS = 30
+
+
+def _cached(size: int) -> bool:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        try:
+            cur.execute("SELECT size FROM bench_marker")
+        except Exception:  # no marker table: nothing generated yet
+            return False
+        row = cur.fetchone()
+    return bool(row and row[0] == size)
+
+
+def worker(db: str, size: int) -> None:
+    import django
+
+    django.setup()
+    if _cached(size):
+        # only this app's migrations: other apps' half-done ones stay out of the way
+        from django.core.management import call_command
+
+        call_command("migrate", "search", verbosity=0)
+        print(f"# cached data set of {size} demands", flush=True)
+    else:
+        prepare(size)
+    from sanfuwu.demands.models import Demand
+    from sanfuwu.orgs.models import User
+    from sanfuwu.search.index import rebuild
+    from sanfuwu.search.models import SearchDocument
+    from sanfuwu.search.selectors import search_demands
+
+    if SearchDocument.objects.count() != Demand.objects.count():
+        t0 = time.perf_counter()
+        n = rebuild(batch=10_000)
+        result(f"search_index_build_{db}", time.perf_counter() - t0, "s")
+        print(f"# indexed {n} demands", flush=True)
+    users = {
+        "dispatcher": User.objects.get(username="u00000"),  # the district: sees all
+        "handler": User.objects.get(username="u00001"),  # one department (scoping join)
+    }
+    for who, user in users.items():
+        for name, term in TERMS.items():
+            times = []
+            for i in range(RUNS + 3):
+                t0 = time.perf_counter()
+                page = search_demands(user=user, query=term, limit=20)
+                if i >= 3:  # warm-up runs are not counted
+                    times.append((time.perf_counter() - t0) * 1000)
+            print(f"# {who} {term}: {len(page.items)} on the first page", flush=True)
+            result(f"search_first_page_{who}_{name}_{db}", statistics.median(times), "ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--size", type=int, default=100_000)
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.db, args.size)
+        return
+    status = 0
+    for db in ["sqlite", "postgres"] if args.db == "both" else [args.db]:
+        if db == "postgres":
+            ensure_pg_database(args.size)
+        print(f"# {db}, {args.size} demands", flush=True)
+        rc = subprocess.call(
+            [sys.executable, __file__, "--worker", "--db", db, "--size", str(args.size)],
+            env=env_for(db, args.size),
+            cwd=ROOT,
+        )
+        status = status or rc
+    sys.exit(status)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,266 @@
+"""The fact row of one demand (models.DemandFact): every rate's numerator and denominator.
+
+The definitions are those of docs/metrics.md; this module is their only implementation.
+`refresh_demand` runs inside the transaction of each demand change (called from
+demands/services.py `_record`), `rebuild` recomputes every row from scratch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db import connection, transaction
+
+from sanfuwu.demands import sla
+from sanfuwu.demands.models import Category, Demand, Rating, RatingValue, Revisit
+from sanfuwu.demands.workflow import BEFORE_REPLY, CLOCK_STATES, State
+from sanfuwu.orgs.models import Unit
+
+from .models import DemandFact, ObjectType
+
+# events that change nothing a rate reads: no refresh
+SKIP_ACTIONS = frozenset({"reveal_contact", "attach", "note", "contribute"})
+OPEN_STATES = frozenset({*BEFORE_REPLY, State.UNDER_REVIEW})
+GOOD_RATINGS = (RatingValue.SATISFIED, RatingValue.BASIC)
+SECONDS_PER_DAY = 86400.0
+
+DEMAND_FIELDS = (
+    "id",
+    "state",
+    "kind",
+    "channel",
+    "level",
+    "category_id",
+    "enterprise_id",
+    "resident_id",
+    "submitter_id",
+    "community_id",
+    "lead_unit_id",
+    "dispatch_unit_id",
+    "handler_id",
+    "created_at",
+    "dispatched_at",
+    "signed_at",
+    "replied_at",
+    "sla_cycle",
+    "sla_started_at",
+    "due_at",
+    "overdue_cycle",
+    "sign_overdue_cycle",
+    "reopen_count",
+)
+
+
+class _Workdays:
+    """working_seconds_between with a per-day cache: the same figure as sla's (which a test
+    checks), at a fraction of the cost for a rebuild of a million demands."""
+
+    def __init__(self) -> None:
+        self.flags: dict[date, bool] = {}
+
+    def is_workday(self, d: date) -> bool:
+        hit = self.flags.get(d)
+        if hit is None:
+            hit = self.flags[d] = sla.is_workday(d)
+        return hit
+
+    def __call__(self, start: datetime, end: datetime) -> float:
+        if end <= start:
+            return 0.0
+        s, e = start.astimezone(sla.tz()), end.astimezone(sla.tz())
+        if s.date() == e.date():
+            return (e - s).total_seconds() if self.is_workday(s.date()) else 0.0
+        total = 0.0
+        if self.is_workday(s.date()):
+            total += (
+                SECONDS_PER_DAY
+                - (s - s.replace(hour=0, minute=0, second=0, microsecond=0)).total_seconds()
+            )
+        if self.is_workday(e.date()):
+            total += (e - e.replace(hour=0, minute=0, second=0, microsecond=0)).total_seconds()
+        d = s.date() + timedelta(days=1)
+        while d < e.date():
+            if self.is_workday(d):
+                total += SECONDS_PER_DAY
+            d += timedelta(days=1)
+        return total
+
+
+class _Lookups:
+    """Unit paths and first-level categories: all of them for a rebuild (a few hundred rows
+    each), only the demand's own for a single refresh."""
+
+    def __init__(
+        self, unit_ids: Iterable[int] | None = None, category_ids: Iterable[int] | None = None
+    ) -> None:
+        units = Unit.objects.all()
+        cats = Category.objects.all()
+        if unit_ids is not None:
+            units = units.filter(pk__in=list(unit_ids))
+        if category_ids is not None:
+            cats = cats.filter(pk__in=list(category_ids))
+        self.working_seconds = _Workdays()
+        self.unit_paths: dict[int, str] = dict(units.values_list("id", "path"))
+        self.category_path: dict[int, str] = dict(cats.values_list("id", "path"))
+        # a first-level category's path is its name: the top of "一级/二级/三级" is its first part
+        tops = {path.split("/")[0] for path in self.category_path.values()}
+        top_ids = dict(Category.objects.filter(path__in=tops).values_list("path", "id"))
+        self.top_category: dict[int, int] = {
+            pk: top_ids[path.split("/")[0]]
+            for pk, path in self.category_path.items()
+            if path.split("/")[0] in top_ids
+        }
+
+
+def object_type_of(row: dict[str, Any], category_path: str) -> str:
+    """五个满意: 人才/项目 by the category's name, else 企业 by the enterprise, else 村社 for a
+    demand recorded for a village/community with no person, else 群众."""
+    if "人才" in category_path:
+        return ObjectType.TALENT
+    if "项目" in category_path:
+        return ObjectType.PROJECT
+    if row["enterprise_id"]:
+        return ObjectType.ENTERPRISE
+    if row["community_id"] and not row["resident_id"] and not row["submitter_id"]:
+        return ObjectType.VILLAGE
+    return ObjectType.PEOPLE
+
+
+def _local_date(dt: datetime):
+    return dt.astimezone(sla.tz()).date()
+
+
+def fact_for(
+    row: dict[str, Any],
+    *,
+    ratings: tuple[int, int],
+    revisited: bool,
+    lookups: _Lookups,
+) -> dict[str, Any]:
+    """The fact row of one demand from its columns, (ratings, good ratings) and 回访."""
+    state = row["state"]
+    replied_at = row["replied_at"]
+    due_at = row["due_at"]
+    received = state != State.MERGED
+    valid = received and state not in (State.REJECTED, State.WITHDRAWN)
+    resolved = valid and replied_at is not None and state != State.UNDER_REVIEW
+    sign_late = row["sign_overdue_cycle"] > 0
+    signed = row["signed_at"] is not None
+    # overdue now: the sweeper marked the current handling cycle and no reply came yet
+    overdue = (
+        state in CLOCK_STATES
+        and replied_at is None
+        and row["sla_cycle"] > 0
+        and row["overdue_cycle"] == row["sla_cycle"]
+    )
+    replied_with_deadline = replied_at is not None and due_at is not None
+    workdays = 0.0
+    if replied_at is not None:
+        start = row["sla_started_at"] or row["created_at"]
+        workdays = lookups.working_seconds(start, replied_at) / SECONDS_PER_DAY
+    unit_id = row["lead_unit_id"] or row["dispatch_unit_id"]
+    category_id = row["category_id"]
+    n_ratings, n_good = ratings
+    return dict(
+        demand_id=row["id"],
+        day=_local_date(row["created_at"]),
+        reply_day=_local_date(replied_at) if replied_at is not None else None,
+        unit_id=unit_id,
+        unit_path=lookups.unit_paths.get(unit_id, ""),
+        category_id=lookups.top_category.get(category_id) if category_id else None,
+        kind=row["kind"],
+        channel=row["channel"],
+        level=row["level"] or "",
+        object_type=object_type_of(row, lookups.category_path.get(category_id or 0, "")),
+        handler_id=row["handler_id"],
+        received=int(received),
+        valid=int(valid),
+        sign_due=int(row["dispatched_at"] is not None and (signed or sign_late)),
+        signed_on_time=int(row["dispatched_at"] is not None and signed and not sign_late),
+        reply_due=int(replied_with_deadline or overdue),
+        replied_on_time=int(replied_with_deadline and replied_at <= due_at),
+        resolved=int(resolved),
+        revisited=int(resolved and revisited),
+        rated=n_ratings,
+        satisfied=n_good,
+        ever_replied=int(replied_at is not None or row["reopen_count"] > 0),
+        reopened=int(row["reopen_count"] > 0),
+        replied=int(replied_at is not None),
+        reply_workdays=workdays,
+        open=int(state in OPEN_STATES),
+        overdue=int(overdue),
+    )
+
+
+FACT_COLUMNS = [f.attname for f in DemandFact._meta.concrete_fields]
+FACT_FIELDS = [c for c in FACT_COLUMNS if c != "demand_id"]
+
+
+def _facts(rows: Iterable[dict[str, Any]], lookups: _Lookups) -> Iterator[dict[str, Any]]:
+    rows = list(rows)
+    ids = [r["id"] for r in rows]
+    ratings: dict[int, list[int]] = {}
+    for demand_id, value in Rating.objects.filter(demand_id__in=ids).values_list(
+        "demand_id", "value"
+    ):
+        counts = ratings.setdefault(demand_id, [0, 0])
+        counts[0] += 1
+        counts[1] += value in GOOD_RATINGS
+    revisited = set(
+        Revisit.objects.filter(demand_id__in=ids, reached=True).values_list("demand_id", flat=True)
+    )
+    for r in rows:
+        n = ratings.get(r["id"], [0, 0])
+        yield fact_for(r, ratings=(n[0], n[1]), revisited=r["id"] in revisited, lookups=lookups)
+
+
+def refresh_demand(demand: Demand | int, *, action: str = "") -> None:
+    """Recompute the fact row of one demand (in the caller's transaction)."""
+    if action in SKIP_ACTIONS:
+        return
+    pk = demand.pk if isinstance(demand, Demand) else int(demand)
+    row = Demand.objects.filter(pk=pk).values(*DEMAND_FIELDS).first()
+    if row is None:
+        return
+    lookups = _Lookups(
+        unit_ids=[row["lead_unit_id"] or row["dispatch_unit_id"]],
+        category_ids=[row["category_id"]] if row["category_id"] else [],
+    )
+    (fact,) = _facts([row], lookups)
+    DemandFact.objects.update_or_create(demand_id=pk, defaults={f: fact[f] for f in FACT_FIELDS})
+
+
+def _insert(facts: Iterable[dict[str, Any]]) -> None:
+    """Plain executemany: bulk_create's per-field preparation costs more than the facts."""
+    q = connection.ops.quote_name
+    table = q(DemandFact._meta.db_table)
+    cols = ", ".join(q(c) for c in FACT_COLUMNS)
+    marks = ", ".join(["%s"] * len(FACT_COLUMNS))
+    with connection.cursor() as cur:
+        cur.executemany(
+            f"INSERT INTO {table} ({cols}) VALUES ({marks})",
+            [tuple(f[c] for c in FACT_COLUMNS) for f in facts],
+        )
+
+
+def rebuild(*, batch: int = 5000, log=None) -> int:
+    """Recompute every fact row from the demands (management command rebuild_metrics)."""
+    lookups = _Lookups()
+    n = 0
+    with transaction.atomic():
+        DemandFact.objects.all().delete()
+        last = 0
+        while True:
+            rows = list(
+                Demand.objects.filter(pk__gt=last).order_by("pk").values(*DEMAND_FIELDS)[:batch]
+            )
+            if not rows:
+                break
+            _insert(_facts(rows, lookups))
+            n += len(rows)
+            last = rows[-1]["id"]
+            if log is not None and n % (batch * 20) == 0:
+                log(f"{n} demands")
+    return n

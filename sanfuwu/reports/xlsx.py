@@ -1,0 +1,120 @@
+"""A streaming xlsx writer (openpyxl write-only mode) for ledgers of any shape.
+
+Rows are written as they come, so memory stays flat however long the ledger is; a sheet
+that reaches Excel's 1,048,576-row limit continues on a new sheet. Text that Excel would
+read as a formula stays text; dates and datetimes are real Excel dates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import IO, Any
+
+from django.utils import timezone
+
+XLSX_SHEET_ROWS = 1_048_576 - 1  # below the header
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+DATE_FORMAT = "yyyy-mm-dd"
+PERCENT_FORMAT = "0.0%"
+
+
+@dataclass
+class Sheet:
+    """One sheet: a Chinese title (≤ 31 characters), the header, column widths and the rows.
+
+    ``percent_columns`` (0-based) hold ratios (0.874) shown as percentages (87.4%)."""
+
+    title: str
+    header: Sequence[str]
+    rows: Iterable[Sequence[Any]]
+    widths: Sequence[int] = ()
+    percent_columns: frozenset[int] = field(default_factory=frozenset)
+    # rows of this sheet count in the progress and the result (not a cover sheet's)
+    counted: bool = True
+
+
+def _column_letter(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(index + 1)
+
+
+def excel_value(value: Any, tz: Any = None) -> Any:
+    """Aware datetimes become local naive ones (Excel has no time zones)."""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(tz or timezone.get_current_timezone())
+        return value.replace(tzinfo=None, microsecond=0)
+    return value
+
+
+def write_workbook(
+    out: IO[bytes],
+    sheets: Sequence[Sheet],
+    *,
+    progress: Callable[[int], None] | None = None,
+    every: int = 1000,
+) -> int:
+    """Write `sheets` to `out`; call `progress(rows written so far)` every `every` rows.
+    Returns the number of data rows written (of the counted sheets)."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    wb = Workbook(write_only=True)
+    tz = timezone.get_current_timezone()
+    count = 0
+    for sheet in sheets:
+        part = 0
+
+        def new_ws(part: int, sheet: Sheet = sheet):
+            title = sheet.title if part == 1 else f"{sheet.title}（{part}）"
+            ws = wb.create_sheet(title[:31])
+            for i, width in enumerate(sheet.widths):
+                ws.column_dimensions[_column_letter(i)].width = width
+            ws.freeze_panes = "A2"
+            ws.append(list(sheet.header))
+            return ws
+
+        part += 1
+        ws = new_ws(part)
+        in_sheet = 0
+        for row in sheet.rows:
+            if in_sheet == XLSX_SHEET_ROWS:
+                part += 1
+                ws = new_ws(part)
+                in_sheet = 0
+            cells: list[Any] = []
+            for i, value in enumerate(row):
+                value = excel_value(value, tz)
+                if isinstance(value, str):
+                    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+                    if value.startswith("="):  # text, never a formula
+                        c = WriteOnlyCell(ws, value=value)
+                        c.data_type = "s"
+                        value = c
+                elif isinstance(value, datetime):
+                    c = WriteOnlyCell(ws, value=value)
+                    c.number_format = DATETIME_FORMAT
+                    value = c
+                elif isinstance(value, date):
+                    c = WriteOnlyCell(ws, value=value)  # type: ignore[arg-type]
+                    c.number_format = DATE_FORMAT
+                    value = c
+                elif isinstance(value, float) and i in sheet.percent_columns:
+                    c = WriteOnlyCell(ws, value=value)
+                    c.number_format = PERCENT_FORMAT
+                    value = c
+                cells.append(value)
+            ws.append(cells)
+            in_sheet += 1
+            if sheet.counted:
+                count += 1
+                if progress is not None and count % every == 0:
+                    progress(count)
+    wb.save(out)
+    if progress is not None:
+        progress(count)
+    return count

@@ -1,0 +1,184 @@
+"""Searching demands through the token index; scoping and paging are the demand list's own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+from django.db.models import Q
+from django.db.models.expressions import RawSQL
+from django.utils.translation import gettext as _
+
+from sanfuwu.core.errors import InvalidInput
+from sanfuwu.demands.access import demands_visible_to
+from sanfuwu.demands.models import Demand
+from sanfuwu.orgs.models import User
+
+from .models import SearchDocument
+from .tokens import query_tokens
+
+QUERY_MAX = 100  # characters of a list's text filter that are looked at
+PROBE = 200  # up to this many matches a term is rare: its ids are read at once
+SCOPE_CHUNK = 2000  # a scoped user's demands checked against the index at a time
+SCOPE_MAX = 50_000  # beyond this many, the rest of a scope is joined by the planner
+MAX_ANY_TOKENS = 32
+
+
+def match_sql(tokens: list[str]) -> tuple[str, list[Any]]:
+    """SQL selecting the ids of the demands whose document holds every token."""
+    table = SearchDocument._meta.db_table
+    if connection.vendor == "postgresql":
+        # tokens are CJK bigrams or [a-z0-9] words: nothing to escape inside the quotes
+        tsquery = " & ".join(f"'{t}'" for t in tokens)
+        return f"SELECT demand_id FROM {table} WHERE tsv @@ %s::tsquery", [tsquery]
+    fts = " AND ".join(f'"{t}"' for t in tokens)
+    return "SELECT rowid FROM search_fts WHERE search_fts MATCH %s", [fts]
+
+
+def match_any_sql(tokens: list[str]) -> tuple[str, list[Any]]:
+    """SQL selecting the ids of the demands whose document holds at least one of the tokens
+    (the candidates of the duplicate finder)."""
+    table = SearchDocument._meta.db_table
+    if connection.vendor == "postgresql":
+        tsquery = " | ".join(f"'{t}'" for t in tokens)
+        return f"SELECT demand_id FROM {table} WHERE tsv @@ %s::tsquery", [tsquery]
+    fts = " OR ".join(f'"{t}"' for t in tokens)
+    return "SELECT rowid FROM search_fts WHERE search_fts MATCH %s", [fts]
+
+
+def any_token_q(tokens: list[str]) -> Q | None:
+    """Demands whose document shares at least one of `tokens` (index tokens, e.g. from
+    tokens.tokens); None when there is none to look for."""
+    tokens = [t for t in tokens if len(t) >= 2][:MAX_ANY_TOKENS]
+    if not tokens:
+        return None
+    sql, params = match_any_sql(tokens)
+    return Q(pk__in=RawSQL(sql, params))
+
+
+def _ids(sql: str, params: list) -> list[int]:
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return [row[0] for row in cur.fetchall()]
+
+
+def probe(tokens: list[str]) -> list[int] | None:
+    """All the matching ids when there are at most PROBE of them (a rare term: the index
+    answers at once), else None (a common term: walk the matches newest first instead)."""
+    sql, params = match_sql(tokens)
+    ids = _ids(f"{sql} LIMIT {PROBE + 1}", params)
+    return ids if len(ids) <= PROBE else None
+
+
+def matches_before(tokens: list[str], *, before: int | None, limit: int) -> list[int]:
+    """The ids of matching demands below `before`, highest first: an index walk (FTS5 reads
+    its doclist backwards; PostgreSQL walks the primary key, a common term being common)."""
+    sql, params = match_sql(tokens)
+    key = "demand_id" if connection.vendor == "postgresql" else "rowid"
+    if before is not None:
+        sql, params = f"{sql} AND {key} < %s", [*params, before]
+    return _ids(f"{sql} ORDER BY {key} DESC LIMIT {int(limit)}", params)
+
+
+def matches_among(tokens: list[str], ids: list[int]) -> list[int]:
+    """Which of `ids` match: primary-key lookups checked against the index."""
+    if not ids:
+        return []
+    sql, params = match_sql(tokens)
+    if connection.vendor == "postgresql":  # one array parameter: no 2,000-item IN to plan
+        return _ids(f"{sql} AND demand_id = ANY(%s)", [*params, list(ids)])
+    # FTS5 seeks a rowid range but not an IN list: the matches in the chunk's range,
+    # intersected here
+    wanted = set(ids)
+    found = _ids(f"{sql} AND rowid BETWEEN %s AND %s", [*params, min(ids), max(ids)])
+    return [pk for pk in found if pk in wanted]
+
+
+def text_q(text: str) -> Q:
+    """The demand list's text filter: the index for words of two characters or more; a lone
+    character or punctuation falls back to a substring match of title and body; a number
+    also finds the demand with that id."""
+    text = (text or "").strip()[:QUERY_MAX]
+    tokens = query_tokens(text)
+    by_id = text.isdigit() and len(text) < 10
+    if tokens:
+        rare = probe(tokens)
+        if rare is not None:  # the few matches, looked up by primary key
+            return Q(pk__in=[*rare, int(text)] if by_id else rare)
+        sql, params = match_sql(tokens)
+        if by_id:  # one IN (… UNION …) keeps the plan an index walk, unlike an OR
+            sql, params = f"{sql} UNION SELECT %s", [*params, int(text)]
+        return Q(pk__in=RawSQL(sql, params))
+    q = Q(title__icontains=text) | Q(body__icontains=text)
+    if by_id:
+        q |= Q(pk=int(text))
+    return q
+
+
+@dataclass
+class SearchResult:
+    items: list[Demand]
+    next_cursor: str | None
+    # why nothing was searched (too short, …); empty when the search ran
+    message: str = ""
+
+
+def search_demands(
+    *, user: User | None, query: str, cursor: str | None = None, limit: int = 20
+) -> SearchResult:
+    """Full-text search of the demands `user` may see (title, body, replies, address), the
+    newest first (ids follow the order of recording), keyset-paginated by id.
+
+    A rare term: its few matches are filtered by the user's scope in one query. A common
+    term, for a user who sees every demand: the index is walked newest first and the first
+    page costs a few index reads whatever the table holds. A common term for a scoped user:
+    the user's demands newest first, checked against the index in chunks."""
+    from sanfuwu.demands.selectors import LIST_RELATED, MAX_PAGE, decode_cursor, encode_cursor
+
+    query = (query or "").strip()
+    if not query:
+        return SearchResult([], None, _("请输入要检索的词语。"))
+    text = query[:QUERY_MAX]
+    tokens = query_tokens(text)
+    if not tokens and not text.isdigit():
+        return SearchResult([], None, _("检索词太短：请至少输入两个汉字或字母、数字组成的词。"))
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"limit 须在 1–{MAX_PAGE} 之间", field="limit")
+    before = decode_cursor(cursor) if cursor else None
+    visible = demands_visible_to(user).select_related(*LIST_RELATED).order_by("-pk")
+    if before is not None:
+        visible = visible.filter(pk__lt=before)
+    rare = probe(tokens) if tokens else []
+    by_id = [int(text)] if text.isdigit() and len(text) < 10 else []
+    if rare is not None:
+        rows = list(visible.filter(pk__in=[*rare, *by_id])[: limit + 1])
+    elif not visible.query.has_filters():
+        # sees every demand: the newest matches are the page (and an id typed is one more)
+        ids = matches_before(tokens, before=before, limit=limit + 1)
+        rows = list(visible.filter(pk__in=[*ids, *by_id])[: limit + 1])
+    else:
+        # a scoped user: the user's own demands newest first, in chunks, each checked
+        # against the index (a join left to the planner walked the whole index when the
+        # term was common but absent from the scope)
+        rows = list(visible.filter(pk__in=by_id)) if by_id else []
+        in_scope = list(visible.values_list("pk", flat=True)[:SCOPE_MAX])
+        for i in range(0, len(in_scope), SCOPE_CHUNK):
+            if len(rows) > limit:
+                break
+            hits = matches_among(tokens, in_scope[i : i + SCOPE_CHUNK])
+            # the hits come from the user's own ids: no need to apply the scope again
+            rows += (
+                Demand.objects.filter(pk__in=hits)
+                .select_related(*LIST_RELATED)
+                .order_by("-pk")[: limit + 1 - len(rows)]
+            )
+        else:
+            if len(in_scope) == SCOPE_MAX and len(rows) <= limit:
+                # a very wide scope: the rest through the planner
+                sql, params = match_sql(tokens)
+                rest = visible.filter(pk__lt=in_scope[-1], pk__in=RawSQL(sql, params))
+                rows += rest[: limit + 1 - len(rows)]
+        rows = sorted({d.pk: d for d in rows}.values(), key=lambda d: -d.pk)
+    next_cursor = encode_cursor(rows[limit - 1].pk) if len(rows) > limit else None
+    return SearchResult(rows[:limit], next_cursor)
