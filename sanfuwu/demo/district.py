@@ -592,6 +592,22 @@ def drive_demand(
         drv.at(svc.demand_reconcile, demand=demand, by=dispatcher, note="对账无误，销号。")
 
 
+def _drive_demands(demands: int, seed: int, district: District, log: Callable[[str], None]) -> int:
+    messages = load_messages(limit=demands)
+    now = timezone.now()
+    created = 0
+    for i in range(demands):
+        # one RNG per demand: a resumed run drives the same demand the same way
+        drng = random.Random(seed * 100003 + i)
+        with transaction.atomic():
+            before = Demand.objects.count()
+            drive_demand(i, messages[i % len(messages)], district, drng, now)
+            created += Demand.objects.count() - before
+        if (i + 1) % 500 == 0:
+            log(f"诉求：{i + 1}/{demands}")
+    return created
+
+
 def load_demo(*, demands: int = 5000, seed: int = 2026, log: Callable[[str], None] = print) -> int:
     rng = random.Random(seed)
     with notifications_suppressed():
@@ -599,21 +615,12 @@ def load_demo(*, demands: int = 5000, seed: int = 2026, log: Callable[[str], Non
         build_directory(log=log)
         build_visits(log=log, scale=demands / 5000)  # pairings, teams, a year of visits
         done = Demand.objects.filter(source="示范数据").count()
-        if done >= demands:
-            log(f"示范诉求已存在（{done} 件），跳过")
-            return 0
-        messages = load_messages(limit=demands)
-        now = timezone.now()
         created = 0
-        for i in range(demands):
-            # one RNG per demand: a resumed run drives the same demand the same way
-            drng = random.Random(seed * 100003 + i)
-            with transaction.atomic():
-                before = Demand.objects.count()
-                drive_demand(i, messages[i % len(messages)], district, drng, now)
-                created += Demand.objects.count() - before
-            if (i + 1) % 500 == 0:
-                log(f"诉求：{i + 1}/{demands}")
+        if done >= demands:
+            # the rest below is idempotent too: a run stopped after the demands finishes here
+            log(f"示范诉求已存在（{done} 件），跳过")
+        else:
+            created = _drive_demands(demands, seed, district, log)
         swept = svc.sweep_deadlines()
         log(f"诉求：新增 {created}，超期标记 {swept.overdue}，签收超时 {swept.sign_overdue}")
         build_supervision(log)

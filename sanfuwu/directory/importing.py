@@ -33,6 +33,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, models, transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from sanfuwu.core import clock
@@ -487,41 +488,34 @@ class _Places:
             return f"{what}“{value}”重名，请填写编码"
         return f"未知的{what}“{value}”"
 
+    def _resolve(
+        self, cache: dict[str, Any], value: str, what: str, qs: QuerySet, key: str, name: str, *cols
+    ) -> Any:
+        """One row by its code (key) first, else by its name; each distinct value read once."""
+        if value not in cache:
+            found = list(qs.filter(**{key: value}).values_list(*cols, flat=len(cols) == 1))
+            if not found:
+                found = list(qs.filter(**{name: value}).values_list(*cols, flat=len(cols) == 1)[:2])
+            cache[value] = self._one(found, value, what)
+        return _or_raise(cache[value])
+
     def grid(self, value: str) -> tuple[int, int]:
         """(grid id, its 村社 id)."""
-        if value not in self._grids:
-            rows = list(Grid.objects.filter(code=value).values_list("pk", "community_id"))
-            if not rows:
-                rows = list(Grid.objects.filter(name=value).values_list("pk", "community_id")[:2])
-            self._grids[value] = self._one(rows, value, "网格")
-        return _or_raise(self._grids[value])
+        return self._resolve(
+            self._grids, value, "网格", Grid.objects.all(), "code", "name", "pk", "community_id"
+        )
 
     def community(self, value: str) -> int:
-        if value not in self._communities:
-            qs = Unit.objects.filter(kind__in=GRASSROOTS_KINDS, is_active=True)
-            ids = list(qs.filter(code=value).values_list("pk", flat=True))
-            if not ids:
-                ids = list(qs.filter(name=value).values_list("pk", flat=True)[:2])
-            self._communities[value] = self._one(ids, value, "村社")
-        return _or_raise(self._communities[value])
+        qs = Unit.objects.filter(kind__in=GRASSROOTS_KINDS, is_active=True)
+        return self._resolve(self._communities, value, "村社", qs, "code", "name", "pk")
 
     def unit(self, value: str) -> int:
-        if value not in self._units:
-            qs = Unit.objects.filter(is_active=True)
-            ids = list(qs.filter(code=value).values_list("pk", flat=True))
-            if not ids:
-                ids = list(qs.filter(name=value).values_list("pk", flat=True)[:2])
-            self._units[value] = self._one(ids, value, "单位")
-        return _or_raise(self._units[value])
+        qs = Unit.objects.filter(is_active=True)
+        return self._resolve(self._units, value, "单位", qs, "code", "name", "pk")
 
     def user(self, value: str) -> int:
-        if value not in self._users:
-            qs = User.objects.filter(is_active=True)
-            ids = list(qs.filter(username=value).values_list("pk", flat=True))
-            if not ids:
-                ids = list(qs.filter(display_name=value).values_list("pk", flat=True)[:2])
-            self._users[value] = self._one(ids, value, "用户")
-        return _or_raise(self._users[value])
+        qs = User.objects.filter(is_active=True)
+        return self._resolve(self._users, value, "用户", qs, "username", "display_name", "pk")
 
     def place(self, values: dict[str, str], errors: _Errors, row: int) -> dict[str, int]:
         """grid_id and community_id from the 网格 / 村社 cells; a grid implies its 村社."""

@@ -57,6 +57,22 @@ def test_demo_district_loads_and_is_idempotent():
         assert d.events.order_by("id").first().action == "submit"
 
 
+def test_a_rerun_finishes_what_a_stopped_run_left_undone():
+    from sanfuwu.points.models import PointCursor, PointEntry
+    from sanfuwu.supervision.models import SupervisionOrder
+
+    out = io.StringIO()
+    call_command("load_demo", demands=60, stdout=out)
+    orders, entries = SupervisionOrder.objects.count(), PointEntry.objects.count()
+    assert orders and entries
+    # as if the first run had stopped after the demands: points never swept
+    PointEntry.objects.all().delete()
+    PointCursor.objects.all().delete()
+    call_command("load_demo", demands=60, stdout=out)
+    assert SupervisionOrder.objects.count() == orders  # not issued twice
+    assert PointEntry.objects.count() == entries
+
+
 def test_demo_logins_work(client):
     call_command("load_demo", demands=5, stdout=io.StringIO())
     assert client.login(username="qu_paidan", password="demo12345")
