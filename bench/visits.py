@@ -15,6 +15,8 @@ test client (`RESULT <name>=<value> ms`):
 - coverage_households_<db>: the same for the 300,000 households
 - coverage_street_households_<db>: one street's households
 - stats_unit_<db>, stats_official_<db>, stats_team_<db>: /visits/stats/ for 12 months
+- coverage_custom_enterprises_<db>, stats_custom_unit_<db>, stats_custom_official_<db>: the
+  same for a custom range of days (from the 15th of the first month), partial months at both ends
 - visit_record_<db>: visit_record calls per second (with one demand each)
 """
 
@@ -526,6 +528,22 @@ def measure(db: str) -> None:
     result(f"stats_unit_{db}", timed(page("/visits/stats/", group="unit")), "ms")
     result(f"stats_official_{db}", timed(page("/visits/stats/", group="official")), "ms")
     result(f"stats_team_{db}", timed(page("/visits/stats/", group="team")), "ms")
+    # a custom range with partial months at both ends: whole months from the rollups, the
+    # edges from the visits themselves
+    custom = {"start": (first + timedelta(days=14)).isoformat(), "end": today.isoformat()}
+    if (today + timedelta(days=1)).day == 1:  # keep the last month partial
+        custom["end"] = (today - timedelta(days=1)).isoformat()
+    result(
+        f"coverage_custom_enterprises_{db}",
+        timed(page("/visits/coverage/", kind="enterprise", **custom)),
+        "ms",
+    )
+    result(f"stats_custom_unit_{db}", timed(page("/visits/stats/", group="unit", **custom)), "ms")
+    result(
+        f"stats_custom_official_{db}",
+        timed(page("/visits/stats/", group="official", **custom)),
+        "ms",
+    )
     measure_record(db)
 
 

@@ -114,3 +114,34 @@ def access_visit(user: User, visit_id: int) -> Visit:
     if found is None:
         raise VisitNotFound()
     return found
+
+
+# ---------------------------------------------------------------------------------------------
+# who manages pairings (四级联系) and teams
+
+# 三服务办 (dispatchers) and leaders assign pairings within their subtree; a district-level
+# one reaches every enterprise, a street's only the enterprises of its 村社.
+PAIRING_MANAGER_ROLES = (Role.DISPATCHER, Role.LEADER)
+# teams belong to a unit: its head (部门负责人) runs them too, besides dispatchers and leaders
+TEAM_MANAGER_ROLES = (Role.DISPATCHER, Role.LEADER, Role.UNIT_HEAD)
+
+
+def manager_paths(user: User | None, *, teams: bool = False) -> list[str]:
+    """Unit paths under which the user manages pairings (or, with `teams`, teams); admins
+    get the district root."""
+    scope = user_scope(user)
+    if scope.is_admin:
+        return list(Unit.objects.filter(depth=1).values_list("path", flat=True))
+    return sorted(scope.paths(TEAM_MANAGER_ROLES if teams else PAIRING_MANAGER_ROLES))
+
+
+def may_manage(user: User | None, path: str | None, *, teams: bool = False) -> bool:
+    """True when the user manages pairings (or teams) of a unit with `path`; `None` stands
+    for an object without a unit (an enterprise with no 村社), which only district-wide
+    managers reach."""
+    if user_scope(user).is_admin:
+        return True
+    paths = manager_paths(user, teams=teams)
+    if path is None:
+        return any(len(p) <= Unit.steplen for p in paths)
+    return any(path.startswith(p) for p in paths)

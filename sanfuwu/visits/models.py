@@ -206,6 +206,8 @@ class Visit(models.Model):
             models.Index(fields=["unit", "visited_on"], name="visit_unit_day"),
             models.Index(fields=["team", "visited_on"], name="visit_team_day"),
             models.Index(fields=["grid", "visited_on"], name="visit_grid_day"),
+            # the partial months at the edges of a custom statistics period
+            models.Index(fields=["visited_on"], name="visit_day"),
         ]
 
     def __str__(self) -> str:
@@ -274,6 +276,8 @@ class VisitTarget(models.Model):
             models.Index(fields=["household", "visited_on"], name="vtarget_household_day"),
             models.Index(fields=["community", "visited_on"], name="vtarget_community_day"),
             models.Index(fields=["project", "visited_on"], name="vtarget_project_day"),
+            # the partial months at the edges of a custom coverage or statistics period
+            models.Index(fields=["visited_on", "kind"], name="vtarget_day_kind"),
         ]
 
     @property

@@ -25,10 +25,9 @@ from sanfuwu.demands.services import check_choice, check_text, demand_submit
 from sanfuwu.directory.models import Enterprise, Household, Project
 from sanfuwu.directory.validators import validate_mobile_or_phone
 from sanfuwu.orgs.models import GRASSROOTS_KINDS, Unit, UnitKind, User
-from sanfuwu.orgs.roles import Role
 from sanfuwu.orgs.selectors import user_scope
 
-from .access import can_read_household, is_official, official_unit
+from .access import can_read_household, is_official, may_manage, official_unit
 from .models import (
     TEXT_MAX,
     DiaryKind,
@@ -49,8 +48,8 @@ from .models import (
     VisitTarget,
 )
 
-MANAGER_ROLES = (Role.DISPATCHER, Role.LEADER)
 MAX_TARGETS = 20
+MAX_PARTICIPANTS = 20
 MAX_ITEMS = 20
 DRAFT_MAX_BYTES = 64 * 1024
 
@@ -70,16 +69,10 @@ def _require_official(by: User) -> None:
         raise Forbidden(_("只有干部可以记录走访"))
 
 
-def _require_manager(by: User, path: str | None) -> None:
-    """三服务办 and leaders of the unit's subtree (or above) manage pairings and teams."""
-    scope = user_scope(by)
-    if scope.is_admin:
-        return
-    if path is None:
-        ok = any(len(p) <= Unit.steplen for p in scope.paths(MANAGER_ROLES))
-    else:
-        ok = any(path.startswith(p) for p in scope.paths(MANAGER_ROLES))
-    if not ok:
+def _require_manager(by: User, path: str | None, *, teams: bool = False) -> None:
+    """三服务办 and leaders of the unit's subtree (or above) manage pairings; for teams the
+    owning unit's head as well (access.may_manage)."""
+    if not may_manage(by, path, teams=teams):
         raise Forbidden(_("无权管理该范围的结对或队伍"))
 
 
@@ -209,6 +202,30 @@ def pairing_end(*, by: User, pairing: Pairing | int, end_date: date | str) -> Pa
     return p
 
 
+@transaction.atomic
+def pairing_replace(
+    *,
+    by: User,
+    pairing: Pairing | int,
+    on: date | str,
+    official: User | int | None = None,
+    unit: Unit | int | None = None,
+    note: str = "",
+) -> Pairing:
+    """更换结对 — the pairing ends before `on` and a new one of the same enterprise and
+    level starts on that day, both or neither (one transaction)."""
+    old = pairing_end(by=by, pairing=pairing, end_date=on)
+    return pairing_create(
+        by=by,
+        enterprise=old.enterprise_id,
+        level=old.level,
+        start_date=old.end_date,  # type: ignore[arg-type]
+        official=official,
+        unit=unit,
+        note=note,
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # teams
 
@@ -228,31 +245,97 @@ def team_create(
     u = unit if isinstance(unit, Unit) else Unit.objects.filter(pk=unit).first()
     if u is None:
         raise InvalidInput(_("单位不存在"), field="unit")
-    _require_manager(by, u.path)
+    _require_manager(by, u.path, teams=True)
     if Team.objects.filter(unit=u, name=name).exists():
         raise InvalidInput(
             _("%(unit)s已有队伍“%(name)s”") % {"unit": u.name, "name": name}, field="name"
         )
     team = Team.objects.create(name=name, kind=kind, unit=u, created_at=clock.now())
     for user, role in members:
+        _check_member(user)
         TeamMember.objects.create(team=team, user=user, role=(role or "队员")[:30])
     _audit(by, team, ADDITION, f"组建{team.get_kind_display()}：{name}（{len(members)} 人）")
     return team
 
 
+def _check_member(user: User) -> None:
+    # a team visits in the district's name: only officials serve in one
+    if not user.is_active or not is_official(user):
+        raise InvalidInput(_("“%(u)s”不是在岗干部，不能加入队伍") % {"u": user}, field="user")
+
+
+def _locked_team(team: Team | int) -> Team:
+    tid = team.pk if isinstance(team, Team) else int(team)
+    found = (
+        Team.objects.select_for_update(of=("self",)).select_related("unit").filter(pk=tid).first()
+    )
+    if found is None:
+        raise InvalidInput(_("队伍不存在"), field="team")
+    return found
+
+
+@transaction.atomic
+def team_update(
+    *,
+    by: User,
+    team: Team | int,
+    name: str,
+    kind: str,
+    unit: Unit | int,
+    is_active: bool = True,
+) -> Team:
+    """修改队伍 — rename a team, change its kind or owning unit, or stand it down
+    (is_active=False: it keeps its visits but takes no new ones)."""
+    t = _locked_team(team)
+    _require_manager(by, t.unit.path, teams=True)
+    name = check_text(name, field="name", max_length=100)
+    kind = check_choice(kind, TeamKind, field="kind")
+    u = unit if isinstance(unit, Unit) else Unit.objects.filter(pk=unit).first()
+    if u is None:
+        raise InvalidInput(_("单位不存在"), field="unit")
+    if u.pk != t.unit_id:
+        # moving a team needs the right over both units
+        _require_manager(by, u.path, teams=True)
+    if Team.objects.filter(unit=u, name=name).exclude(pk=t.pk).exists():
+        raise InvalidInput(
+            _("%(unit)s已有队伍“%(name)s”") % {"unit": u.name, "name": name}, field="name"
+        )
+    changes = []
+    if t.name != name:
+        changes.append(f"名称 {t.name} → {name}")
+    if t.kind != kind:
+        changes.append(f"类型 {t.get_kind_display()} → {TeamKind(kind).label}")
+    if t.unit_id != u.pk:
+        changes.append(f"所属单位 {t.unit.name} → {u.name}")
+    if t.is_active != bool(is_active):
+        changes.append("启用" if is_active else "停用")
+    if not changes:
+        return t
+    t.name, t.kind, t.unit, t.is_active = name, kind, u, bool(is_active)
+    t.save(update_fields=["name", "kind", "unit", "is_active"])
+    _audit(by, t, CHANGE, "修改队伍：" + "；".join(changes))
+    return t
+
+
 @transaction.atomic
 def team_set_member(
-    *, by: User, team: Team, user: User, role: str = "队员", remove: bool = False
+    *, by: User, team: Team | int, user: User, role: str = "队员", remove: bool = False
 ) -> None:
-    """调整队员 — add a member (or change their role in the team), or remove them."""
-    _require_manager(by, team.unit.path)
+    """调整队员 — add a member (or change their role in the team), or remove them.
+
+    Membership rows are not kept once removed; the audit log is the team's history."""
+    t = _locked_team(team)
+    _require_manager(by, t.unit.path, teams=True)
     if remove:
-        TeamMember.objects.filter(team=team, user=user).delete()
-        _audit(by, team, CHANGE, f"移出队员：{user}")
+        deleted, _rows = TeamMember.objects.filter(team=t, user=user).delete()
+        if not deleted:
+            raise InvalidInput(_("“%(u)s”不在队伍中") % {"u": user}, field="user")
+        _audit(by, t, CHANGE, f"移出队员：{user}")
         return
-    role = check_text(role, field="role", max_length=30)
-    TeamMember.objects.update_or_create(team=team, user=user, defaults={"role": role})
-    _audit(by, team, CHANGE, f"队员：{user}（{role}）")
+    _check_member(user)
+    role = check_text(role or "队员", field="role", max_length=30)
+    TeamMember.objects.update_or_create(team=t, user=user, defaults={"role": role})
+    _audit(by, t, CHANGE, f"队员：{user}（{role}）")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -445,6 +528,24 @@ def _check_items(items: Sequence[ItemInput], n_targets: int) -> list[ItemInput]:
     return out
 
 
+def _check_participants(by: User, users: Sequence[User]) -> list[User]:
+    """同行人员: fellow officials on the visit (the visitor is not their own participant)."""
+    out: dict[int, User] = {}
+    for u in users:
+        if u.pk == by.pk or u.pk in out:
+            continue
+        if not u.is_active or not is_official(u):
+            raise InvalidInput(
+                _("“%(u)s”不是在岗干部，不能作为同行人员") % {"u": u}, field="participants"
+            )
+        out[u.pk] = u
+    if len(out) > MAX_PARTICIPANTS:
+        raise InvalidInput(
+            _("同行人员最多 %(n)d 人") % {"n": MAX_PARTICIPANTS}, field="participants"
+        )
+    return list(out.values())
+
+
 def _check_photos(photos: Sequence[Any]) -> list[Any]:
     if not photos:
         return []
@@ -521,6 +622,7 @@ def visit_record(*, by: User, data: VisitInput) -> Visit:
     unit = team.unit if team is not None else official_unit(by)
     if unit is None:
         raise InvalidInput(_("您没有所属单位，无法记录走访"), field="team")
+    participants = _check_participants(by, data.participants)
     photos = _check_photos(data.photos)
     private = bool(households) or diary_kind == DiaryKind.PEOPLE
     grid_id = households[0].grid_id if households else None
@@ -547,7 +649,6 @@ def visit_record(*, by: User, data: VisitInput) -> Visit:
             community=community,
             created_at=clock.now(),
         )
-        participants = [u for u in data.participants if u.pk != by.pk]
         if participants:
             visit.participants.set(participants)
         targets = [
@@ -669,10 +770,12 @@ __all__ = [
     "VisitInput",
     "pairing_create",
     "pairing_end",
+    "pairing_replace",
     "plan_cancel",
     "plan_create",
     "team_create",
     "team_set_member",
+    "team_update",
     "visit_draft_clear",
     "visit_draft_save",
     "visit_record",

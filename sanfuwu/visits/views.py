@@ -5,6 +5,7 @@ Views parse the request, call services/selectors and render; no business rule he
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any, cast
 
@@ -24,9 +25,9 @@ from sanfuwu.orgs.models import GRASSROOTS_KINDS, Grid, Unit, UnitKind, User
 from sanfuwu.orgs.selectors import subtree_q
 
 from . import selectors, services
-from .access import VisitNotFound, access_visit, is_official
+from .access import VisitNotFound, access_visit, is_official, manager_paths
 from .models import DiaryKind, ItemKind, TargetKind, Team, Visit, VisitDraft
-from .selectors import CoverageScope, Period, period_of
+from .selectors import CoverageScope, Period, period_from, period_presets
 from .services import ItemInput, TargetRef, VisitInput
 
 FORM_FIELDS = (
@@ -74,6 +75,8 @@ def my_visits(request: HttpRequest) -> HttpResponse:
             "today": clock.now().date(),
             "kinds": TargetKind.choices,
             "can_oversee": bool(selectors.coverage_allowed(user)),
+            "can_manage_pairings": bool(manager_paths(user)),
+            "sees_teams": bool(manager_paths(user, teams=True)) or user.team_memberships.exists(),
         },
     )
 
@@ -181,6 +184,8 @@ def _form_context(
         "item_kinds": ItemKind.choices,
         "levels": Level.choices,
         "teams": Team.objects.filter(memberships__user=user, is_active=True).order_by("name"),
+        "teammates": selectors.teammates(user=user),
+        "with_chosen": set(values.get("with_user", [])),
         "themes": THEMES,
         "item_rows": item_rows,
         "today": clock.now().date().isoformat(),
@@ -194,9 +199,29 @@ def _form_context(
 
 def _values(post: QueryDict) -> dict[str, Any]:
     values: dict[str, Any] = {name: post.get(name, "").strip() for name in FORM_FIELDS}
-    for name in ("t", "item_kind", "item_text", "item_level", "item_target"):
+    values["with"] = post.get("with", "").strip()
+    for name in ("t", "item_kind", "item_text", "item_level", "item_target", "with_user"):
         values[name] = post.getlist(name)
     return values
+
+
+def _parse_participants(values: dict[str, Any]) -> list[User]:
+    """同行人员: teammates ticked, and officials named by username or name (、，, or spaces)."""
+    ids = [int(v) for v in values.get("with_user", []) if str(v).isdigit()]
+    users = list(selectors.staff_users().filter(pk__in=ids)) if ids else []
+    if len(users) != len(set(ids)):
+        raise InvalidInput(_("同行人员不存在"), field="participants")
+    for handle in re.split(r"[\s,，、;；]+", values.get("with", "")):
+        if not handle:
+            continue
+        found = selectors.official_by_handle(handle)
+        if found is None:
+            raise InvalidInput(
+                _("找不到干部“%(h)s”（请填写用户名，或唯一的姓名）") % {"h": handle},
+                field="participants",
+            )
+        users.append(found)
+    return users
 
 
 @login_required
@@ -211,6 +236,13 @@ def visit_new(request: HttpRequest) -> HttpResponse:
         return render(request, "visits/form.html", _form_context(request, values, {}))
     values = _values(request.POST)
     targets = _parse_targets(values["t"])
+    try:
+        participants = _parse_participants(values)
+    except InvalidInput as exc:
+        errors = {exc.field or "form": exc.message}
+        return render(
+            request, "visits/form.html", _form_context(request, values, errors), status=422
+        )
     data = VisitInput(
         targets=targets,
         visited_on=values["visited_on"] or None,
@@ -224,6 +256,7 @@ def visit_new(request: HttpRequest) -> HttpResponse:
         help_intent=values["help_intent"],
         responsible_name=values["responsible_name"],
         team=int(values["team"]) if values["team"].isdigit() else None,
+        participants=participants,
         photos=request.FILES.getlist("photos"),
     )
     try:
@@ -339,7 +372,7 @@ def _scope_units(request: HttpRequest) -> list[Unit]:
 
 def _coverage_params(request: HttpRequest) -> tuple[Period, CoverageScope, str, dict[str, Any]]:
     get = request.GET
-    period = period_of(get.get("from"), get.get("to"))
+    period = period_from(get)
     kind = get.get("kind") or TargetKind.ENTERPRISE
     if kind not in TargetKind.values:
         raise InvalidInput(_("对象类型无效"), field="kind")
@@ -356,8 +389,7 @@ def _coverage_params(request: HttpRequest) -> tuple[Period, CoverageScope, str, 
         raise InvalidInput(_("标签无效"), field="tag")
     show = get.get("show", "unvisited")
     values = {
-        "from": f"{period.first:%Y-%m}",
-        "to": f"{period.last:%Y-%m}",
+        **_period_values(period),
         "kind": kind,
         "unit": unit.pk if unit else "",
         "grid": grid.code if grid else "",
@@ -365,6 +397,27 @@ def _coverage_params(request: HttpRequest) -> tuple[Period, CoverageScope, str, 
         "show": show,
     }
     return period, CoverageScope(kind=kind, unit=unit, grid=grid, tag=tag), show, values
+
+
+def _period_values(period: Period) -> dict[str, str]:
+    """The period as query parameters: months, or the days of a custom range."""
+    if period.is_whole_months:
+        return {"from": f"{period.first:%Y-%m}", "to": f"{period.last:%Y-%m}"}
+    return {"start": period.start.isoformat(), "end": period.stop.isoformat()}
+
+
+def _period_context(request: HttpRequest, values: dict[str, Any]) -> dict[str, Any]:
+    """Quick choices (本月, 上月, 本季度, 本年) and the custom-range fields of the filter."""
+    others = {k: v for k, v in values.items() if k not in ("from", "to", "start", "end", "after")}
+    return {
+        "presets": [
+            (label, "?" + _qs(others, **_period_values(p)))
+            for label, p in period_presets(clock.now().date())
+        ],
+        "custom": bool(values.get("start") or request.GET.get("start") or request.GET.get("end")),
+        "raw_start": request.GET.get("start", ""),
+        "raw_end": request.GET.get("end", ""),
+    }
 
 
 def _qs(values: dict[str, Any], **override: Any) -> str:
@@ -401,6 +454,7 @@ def coverage_page(request: HttpRequest) -> HttpResponse:
         request,
         "visits/coverage.html",
         {
+            **_period_context(request, values),
             "cov": cov,
             "error": error,
             "v": values,
@@ -433,7 +487,7 @@ def _coverage_xlsx(
     ws.append(
         [
             "期间",
-            f"{period.first:%Y-%m} 至 {period.last:%Y-%m}",
+            f"{period.start:%Y-%m-%d} 至 {period.stop:%Y-%m-%d}",
             "对象",
             str(TargetKind(scope.kind).label),
             "清单",
@@ -451,7 +505,7 @@ def _coverage_xlsx(
         buf.getvalue(),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
-    name = f"coverage-{scope.kind}-{period.first:%Y%m}-{period.last:%Y%m}.xlsx"
+    name = f"coverage-{scope.kind}-{period.start:%Y%m%d}-{period.stop:%Y%m%d}.xlsx"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
@@ -468,15 +522,14 @@ def stats_page(request: HttpRequest) -> HttpResponse:
     group = get.get("group", "unit")
     values: dict[str, Any] = {}
     try:
-        period = period_of(get.get("from"), get.get("to"))
+        period = period_from(get)
         unit = (
             Unit.objects.filter(pk=int(get["unit"])).first()
             if get.get("unit", "").isdigit()
             else None
         )
         values = {
-            "from": f"{period.first:%Y-%m}",
-            "to": f"{period.last:%Y-%m}",
+            **_period_values(period),
             "unit": unit.pk if unit else "",
             "group": group,
         }
@@ -489,6 +542,7 @@ def stats_page(request: HttpRequest) -> HttpResponse:
         request,
         "visits/stats.html",
         {
+            **_period_context(request, values),
             "total": total,
             "rows": rows,
             "error": error,

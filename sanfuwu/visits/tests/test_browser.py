@@ -68,3 +68,46 @@ def test_an_official_records_a_visit_on_a_phone_and_a_leader_sees_coverage(town,
     assert "炬华科技" in table and "小店" in table and "纤纳光电" not in table
     assert "无人结对" in table
     leader.context.close()
+
+
+def test_a_dispatcher_pairs_an_enterprise_sees_the_overlap_refused_and_ends_it(
+    town, live_server, page
+):
+    from sanfuwu.visits.models import Pairing
+
+    # street cadres manage pairings on phones too
+    page.set_viewport_size({"width": 375, "height": 800})
+    browser_login(page, live_server, "paidan")
+    page.goto(live_server.url + "/visits/pairings/?q=纤纳")
+    page.get_by_role("link", name="纤纳光电").click()
+    page.wait_for_url(f"**/visits/pairings/enterprise/{town.ent.pk}/")
+    cadre_row = page.locator('.pairing-levels tr[data-level="district_cadre"]')
+    assert "未结对" in cadre_row.text_content()
+
+    def create(username: str, start: str) -> None:
+        page.select_option("#p-level", "district_cadre")
+        page.fill("#p-official", username)
+        page.fill("#p-start", start)
+        page.click("#pairing-submit")
+
+    create("qu_ganbu", "2026-01-01")
+    page.wait_for_selector(".messages .msg.success")
+    assert "qu_ganbu" in cadre_row.text_content()
+    # a second official for the same level and time is refused with a message, not a crash
+    create("lingdao", "2026-03-01")
+    alert = page.get_by_role("alert")
+    assert "时间不能重叠" in alert.first.text_content()
+    assert page.input_value("#p-official") == "lingdao"
+    assert Pairing.objects.count() == 1
+    # end it: the level is free again, the pairing stays as history
+    cadre_row = page.locator('.pairing-levels tr[data-level="district_cadre"]')
+    cadre_row.get_by_text("结束", exact=True).click()
+    cadre_row.locator('input[name="end_date"]').fill("2026-02-01")
+    cadre_row.get_by_role("button", name="结束结对").click()
+    page.wait_for_selector(".messages .msg.success")
+    assert (
+        "未结对" in page.locator('.pairing-levels tr[data-level="district_cadre"]').text_content()
+    )
+    history = page.text_content(".pairing-history")
+    assert "qu_ganbu" in history and "2026-02-01" in history
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
