@@ -251,6 +251,10 @@ def _record(
     from sanfuwu.metrics.facts import refresh_demand
 
     refresh_demand(demand, action=name)
+    # a sent reply is scored in the same transaction (docs/adr/0018-reply-quality.md)
+    from sanfuwu.insights.reply_services import record_reply_quality
+
+    record_reply_quality(demand, action=name)
     return event
 
 

@@ -148,3 +148,39 @@ class CommonProblemEvent(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["problem", "id"], name="cpevent_problem_id")]
+
+
+# --- reply quality (答复质量) -----------------------------------------------------------------
+
+
+class ReplyQuality(models.Model):
+    """How one sent reply fares: its relevance to the message, whether it addresses it and
+    the working days it took (sanfuwu/insights/reply_quality.py). Written in the transaction
+    of the reply (demands/services.py `_record`); ``recompute_reply_quality`` rebuilds it."""
+
+    reply = models.OneToOneField("demands.Reply", on_delete=models.CASCADE, related_name="quality")
+    demand = models.ForeignKey(
+        "demands.Demand", on_delete=models.CASCADE, related_name="reply_qualities"
+    )
+    # the unit that answered (lead unit, or the dispatching unit for a direct reply): the
+    # same attribution as the rates' fact rows, so the two sit side by side per unit
+    unit = models.ForeignKey("orgs.Unit", on_delete=models.PROTECT, related_name="+")
+    relevance = models.FloatField("相关度")
+    # None: the message has too few words to judge a reply by
+    addresses = models.BooleanField("切题", null=True)
+    working_days = models.FloatField("答复用时（工作日）", null=True)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "答复质量"
+        verbose_name_plural = "答复质量"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(relevance__gte=0) & models.Q(relevance__lte=1),
+                name="replyquality_relevance_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(working_days__isnull=True) | models.Q(working_days__gte=0),
+                name="replyquality_working_days_nonnegative",
+            ),
+        ]

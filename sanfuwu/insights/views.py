@@ -6,17 +6,21 @@ from typing import cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from sanfuwu.core.errors import DomainError
+from sanfuwu.core.errors import DomainError, Forbidden
+from sanfuwu.metrics import params as metric_params
+from sanfuwu.metrics.selectors import can_read_metrics, scope_units
 from sanfuwu.orgs.models import Unit, User
 
 from . import hot_selectors as sel
 from . import hot_services as svc
+from .reply_selectors import reply_quality_by_unit
 
 PERIODS = (7, 14, 30)
 
@@ -147,7 +151,44 @@ def problem_reply(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("common-problem", pk=pk)
 
 
+def _scope_unit_choices(user: User) -> list[tuple[int, str]]:
+    """The reader's top units and their children (the units a row can be asked for)."""
+    out = []
+    for top in scope_units(user):
+        units = Unit.objects.filter(path__startswith=top.path, depth__lte=top.depth + 1)
+        for u in units.order_by("path").only("pk", "name", "depth"):
+            out.append((u.pk, ("　" if u.depth > top.depth else "") + u.name))
+    return out
+
+
+@login_required
+@require_GET
+def reply_quality(request: HttpRequest) -> HttpResponse:
+    """答复质量: per unit, replies that address the message beside the unit's 满意率."""
+    user = _user(request)
+    if not can_read_metrics(user):
+        raise PermissionDenied
+    ctx: dict = {
+        "periods": metric_params.PERIOD_CHOICES,
+        "units": _scope_unit_choices(user),
+    }
+    try:
+        query = metric_params.parse(request.GET, user=user)
+        ctx["q"] = query
+        ctx["rows"] = reply_quality_by_unit(
+            user=user, start=query.start, end=query.end, unit=query.unit
+        )
+    except Forbidden as exc:
+        raise PermissionDenied(exc.message) from None
+    except DomainError as exc:
+        ctx["error"] = exc.message
+    return render(
+        request, "insights/reply_quality.html", ctx, status=422 if ctx.get("error") else 200
+    )
+
+
 urlpatterns = [
+    path("replies/", reply_quality, name="reply-quality"),
     path("hot/", hot_topics, name="hot-topics"),
     path("hot/compute/", hot_compute, name="hot-compute"),
     path("hot/<int:pk>/problem/", topic_to_problem, name="hot-topic-problem"),
