@@ -1,16 +1,23 @@
 """Routing: suggest a demand's first-level category (and so its unit) from its text.
 
-A character 1–3-gram TF-IDF with a linear SVM, trained on the 2020 Teddy Cup messages
-(sanfuwu/data/tipdm2020). Confidence is a softmax of the SVM margins with a temperature
-fitted on a held-out split; below the threshold nothing is suggested.
+Trained on the 2020 Teddy Cup messages (sanfuwu/data/tipdm2020). Most training rows are a
+word-segmented copy that lost stop words and punctuation, while demands typed at intake are
+whole sentences, so every text is first brought to that segmented form: jieba words, without
+punctuation, lone letters/digits and the stop words the segmented copy dropped (a list derived
+from the data by comparing the forms, see derive_stopwords). Features are TF-IDF of character
+1–3-grams plus word 1–2-grams; the model a linear SVM. Confidence is a softmax of the SVM
+margins with a temperature fitted on a held-out split; below the threshold nothing is suggested.
+See docs/adr/0006-routing-baseline.md.
 """
 
 from __future__ import annotations
 
 import csv
+import logging
 import math
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,47 +25,129 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import jieba
 import joblib
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import accuracy_score, classification_report, f1_score
 from sklearn.model_selection import StratifiedGroupKFold
-from sklearn.pipeline import Pipeline
+from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
-MODEL_PATH = Path(__file__).resolve().parent / "models" / "router.joblib"
+MODEL_DIR = Path(__file__).resolve().parent / "models"
+MODEL_PATH = MODEL_DIR / "router.joblib"
+STOPWORDS_PATH = MODEL_DIR / "router_stopwords.txt"
 MIN_CHARS = 4
 MAX_CHARS = 5000
 THRESHOLD = 0.5
 
+jieba.setLogLevel(logging.WARNING)  # it announces every dictionary load on stderr otherwise
 _PUNCT = re.compile(r"[\W_]+", re.UNICODE)
 # the segmented training copy lost single letters and digits ("A市" → "市"): do the same
-_LONE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9](?![A-Za-z0-9])")
+_LONE = re.compile(r"[a-z0-9]")
+
+
+def words(title: str, body: str = "") -> list[str]:
+    """jieba words of title + body (NFKC, lower case, at most MAX_CHARS characters),
+    without punctuation and lone letters/digits."""
+    text = unicodedata.normalize("NFKC", f"{title or ''} {body or ''}").lower()[:MAX_CHARS]
+    out = []
+    for word in jieba.lcut(text):
+        word = _PUNCT.sub("", word)
+        if word and not _LONE.fullmatch(word):
+            out.append(word)
+    return out
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    with STOPWORDS_PATH.open(encoding="utf-8") as fh:
+        lines = (line.strip() for line in fh)
+        return frozenset(w for w in lines if w and not w.startswith("#"))
 
 
 def normalise(title: str, body: str = "") -> str:
-    """One form for typed text and the segmented training rows: NFKC, no whitespace,
-    punctuation or lone letters/digits, at most MAX_CHARS characters."""
-    text = unicodedata.normalize("NFKC", f"{title or ''} {body or ''}")
-    text = _LONE.sub(" ", text)
-    return _PUNCT.sub("", text)[:MAX_CHARS].lower()
+    """One form for typed text and the segmented training rows: its words, space-separated,
+    without punctuation, lone letters/digits and stop words."""
+    stop = stopwords()
+    return " ".join(w for w in words(title, body) if w not in stop)
 
 
-def build_pipeline(seed: int = 0) -> Pipeline:
+def derive_stopwords(
+    word_lists: Sequence[Sequence[str]],
+    forms: Sequence[str],
+    *,
+    min_share: float = 0.003,
+    max_ratio: float = 0.2,
+) -> list[str]:
+    """The words the segmented copy dropped: in at least min_share of the raw-text rows
+    (original, merged) but, relative to that, in under max_ratio as many segmented rows.
+    No labels are used. Regenerate STOPWORDS_PATH with it when the training data change."""
+    raw: Counter[str] = Counter()
+    seg: Counter[str] = Counter()
+    n_raw = n_seg = 0
+    for ws, form in zip(word_lists, forms, strict=True):
+        if form == "segmented":
+            seg.update(set(ws))
+            n_seg += 1
+        else:
+            raw.update(set(ws))
+            n_raw += 1
+    if not n_raw or not n_seg:
+        return []
+    found = [
+        w
+        for w, n in raw.items()
+        if n / n_raw >= min_share and (seg[w] / n_seg) / (n / n_raw) < max_ratio
+    ]
+    return sorted(found, key=lambda w: (-raw[w], w))
+
+
+def _chars(text: str) -> str:
+    # character n-grams run over the words joined up again, as in the segmented rows
+    return text.replace(" ", "")
+
+
+def _split(text: str) -> list[str]:
+    return text.split()
+
+
+def build_pipeline(seed: int = 0, *, c: float = 1.0) -> Pipeline:
     return Pipeline(
         [
             (
-                "tfidf",
-                TfidfVectorizer(
-                    analyzer="char",
-                    ngram_range=(1, 3),
-                    sublinear_tf=True,
-                    min_df=2,
-                    max_features=120_000,
-                    dtype=np.float32,
+                "features",
+                FeatureUnion(
+                    [
+                        (
+                            "chars",
+                            TfidfVectorizer(
+                                analyzer="char",
+                                preprocessor=_chars,
+                                ngram_range=(1, 3),
+                                sublinear_tf=True,
+                                min_df=2,
+                                max_features=120_000,
+                                dtype=np.float32,
+                            ),
+                        ),
+                        (
+                            "words",
+                            TfidfVectorizer(
+                                tokenizer=_split,
+                                lowercase=False,
+                                token_pattern=None,
+                                ngram_range=(1, 2),
+                                sublinear_tf=True,
+                                min_df=2,
+                                max_features=150_000,
+                                dtype=np.float32,
+                            ),
+                        ),
+                    ]
                 ),
             ),
-            ("svm", LinearSVC(C=1.0, class_weight="balanced", random_state=seed)),
+            ("svm", LinearSVC(C=c, class_weight="balanced", random_state=seed)),
         ]
     )
 
@@ -106,7 +195,7 @@ class Router:
 
     def suggest(self, title: str, body: str = "") -> Suggestion:
         text = normalise(title, body)
-        if len(text) < MIN_CHARS:
+        if len(_chars(text)) < MIN_CHARS:
             return Suggestion(None, 0.0, [], "too_short")
         p = self.proba([text])[0]
         order = np.argsort(-p)

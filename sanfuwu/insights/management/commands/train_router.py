@@ -43,6 +43,9 @@ class Command(BaseCommand):
         router, metrics, table = routing.train(rows, seed=seed)
         self.stdout.write(f"held-out split: n={metrics['n']}")
         self.stdout.write(table)
+        self.stdout.write(
+            f"  {'all':<10} n={metrics['n']:<5} accuracy={metrics['accuracy']:.4f} macro_f1={metrics['macro_f1']:.4f}"
+        )
         for form, m in metrics["forms"].items():
             self.stdout.write(
                 f"  {form:<10} n={m['n']:<5} accuracy={m['accuracy']:.4f} macro_f1={m['macro_f1']:.4f}"
