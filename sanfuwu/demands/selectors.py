@@ -68,14 +68,7 @@ def _day_start(d: date) -> datetime:
 
 
 def light_q(light: str, *, now: datetime) -> Q:
-    clocked = Q(state__in=CLOCK_STATES)
-    if light == Light.RED:
-        return clocked & Q(due_at__lte=now)
-    if light == Light.YELLOW:
-        return clocked & Q(warn_at__lte=now, due_at__gt=now)
-    if light == Light.GREEN:
-        return clocked & (Q(warn_at__gt=now) | Q(warn_at__isnull=True))
-    raise InvalidInput(_("未知的灯色：%(value)s") % {"value": light}, field="light")
+    return Q(state__in=CLOCK_STATES) & sla.deadline_light_q(light, now=now)
 
 
 def apply_filters(qs: QuerySet[Demand], f: DemandFilters) -> QuerySet[Demand]:

@@ -30,7 +30,9 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 from django.conf import settings
 from django.db import models
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
+
+from sanfuwu.core.errors import InvalidInput
 
 CalendarSource = Literal["admin", "chinese_calendar", "weekends_only"]
 
@@ -284,6 +286,18 @@ def light_for(*, now: datetime, warn_at: datetime | None, due_at: datetime | Non
     if warn_at is not None and now >= warn_at:
         return Light.YELLOW
     return Light.GREEN
+
+
+def deadline_light_q(light: str, *, now: datetime) -> models.Q:
+    """`light_for` as a filter on the `warn_at` / `due_at` columns, for every clock that
+    stores them (demands, 督办). The caller adds which rows have a running clock."""
+    if light == Light.RED:
+        return models.Q(due_at__lte=now)
+    if light == Light.YELLOW:
+        return models.Q(warn_at__lte=now, due_at__gt=now)
+    if light == Light.GREEN:
+        return models.Q(warn_at__gt=now) | models.Q(warn_at__isnull=True)
+    raise InvalidInput(gettext("未知的灯色：%(value)s") % {"value": light}, field="light")
 
 
 # --- terms --------------------------------------------------------------------------------

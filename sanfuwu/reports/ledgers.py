@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Case, CharField, Value, When
+from django.db.models.functions import Left
 from django.utils import timezone
 
 from sanfuwu.api.serialize import CONFIDENTIAL, PERSON_ACTIONS
@@ -22,6 +24,7 @@ from sanfuwu.core.errors import InvalidInput
 from sanfuwu.core.masking import mask_id_number, mask_phone
 from sanfuwu.demands.access import actors_for, can_see_identity, can_see_numbers
 from sanfuwu.demands.models import (
+    Category,
     Channel,
     Demand,
     DemandEvent,
@@ -86,15 +89,11 @@ DEMAND_FIELDS = (
     "level",
     "state",
     "category",
-    "category__path",
     "lead_unit",
-    "lead_unit__name",
     "dispatch_unit",
     "dispatch_unit__name",
     "dispatch_unit__path",
     "handler",
-    "handler__username",
-    "handler__display_name",
     "submitter",
     "contact_name",
     "contact_phone",
@@ -145,10 +144,13 @@ def demand_queryset(*, user: User | None, unit: Unit, period: Period, filters: D
         created_from=period.start,
         created_to=period.end,
     )
+    # only the dispatch unit is joined (the masking rules read its path); the names of the
+    # lead unit, the category and the handler come from lookups made once per export
     return (
         ledger_queryset(user=user, filters=f)
         .filter(scope_q(unit))
-        .select_related("category", "lead_unit", "dispatch_unit", "handler")
+        .select_related(None)
+        .select_related("dispatch_unit")
         .only(*DEMAND_FIELDS)
     )
 
@@ -157,10 +159,11 @@ def _history(
     events: list[tuple], demand: Demand, identity: bool, labels: dict[str, str], tz: Any
 ) -> str:
     parts = []
+    submitter_id = demand.submitter_id
     for action, actor_id, actor_label, created_at, note in events:
         who = actor_label
         if not identity and (
-            (demand.submitter_id is not None and actor_id == demand.submitter_id)
+            (submitter_id is not None and actor_id == submitter_id)
             or (action in PERSON_ACTIONS and actor_id is None)
         ):
             who = CONFIDENTIAL
@@ -170,21 +173,44 @@ def _history(
         text = f"{created_at.astimezone(tz):%Y-%m-%d %H:%M} {label}"
         if who:
             text += f"（{who}）"
-        if note and action in NOTE_ACTIONS:
-            text += f"：{note[:60]}"
+        if note:  # only NOTE_ACTIONS' notes are read (chunk_events)
+            text += f"：{note}"
         parts.append(text)
     return "；\n".join(parts)
 
 
+def chunk_events(ids: list[int]) -> dict[int, list[tuple]]:
+    """The events of the demands `ids`, oldest first, as (action, actor_id, actor_label,
+    created_at, note); the note (its first 60 characters) only where the history quotes it."""
+    quoted = Case(
+        When(action__in=sorted(NOTE_ACTIONS), then=Left("note", 60)),
+        default=Value(""),
+        output_field=CharField(),
+    )
+    events: dict[int, list[tuple]] = defaultdict(list)
+    for demand_id, *rest in (
+        DemandEvent.objects.filter(demand_id__in=ids)
+        .order_by("demand_id", "id")
+        .values_list("demand_id", "action", "actor_id", "actor_label", "created_at", quoted)
+    ):
+        events[demand_id].append(tuple(rest))
+    return events
+
+
 def demand_rows(qs, user: User | None) -> Iterator[list[Any]]:
     """One row per demand (DEMAND_HEADER order), read by keyset chunks of CHUNK with the
-    events, co-units and ratings of each chunk in three more queries."""
+    events, co-units and ratings of each chunk in three more queries (and the names of
+    handlers not met before in a fourth)."""
     # labels resolved once (they are lazy translations: one gettext per cell is slow)
     kinds = {k: str(v) for k, v in Kind.choices}
     channels = {k: str(v) for k, v in Channel.choices}
     levels = {k: str(v) for k, v in Level.choices}
     states = {k: str(v) for k, v in State.choices}
     ratings = {k: str(v) for k, v in RatingValue.choices}
+    # units and categories are few (hundreds): one read each instead of a join per row
+    unit_names = dict(Unit.objects.values_list("id", "name"))
+    category_paths = dict(Category.objects.values_list("id", "path"))
+    handler_names: dict[int, str] = {}  # filled a chunk at a time, at most one per official
     event_labels: dict[str, str] = {}
     tz = timezone.get_current_timezone()
     now = clock.now()
@@ -197,20 +223,14 @@ def demand_rows(qs, user: User | None) -> Iterator[list[Any]]:
             return
         last_pk = chunk[-1].pk
         ids = [d.pk for d in chunk]
-        events: dict[int, list[tuple]] = defaultdict(list)
-        for demand_id, *rest in (
-            DemandEvent.objects.filter(demand_id__in=ids)
-            .order_by("demand_id", "id")
-            .values_list("demand_id", "action", "actor_id", "actor_label", "created_at", "note")
-        ):
-            events[demand_id].append(tuple(rest))
+        events = chunk_events(ids)
         co_units: dict[int, list[str]] = defaultdict(list)
-        for demand_id, name in (
+        for demand_id, unit_id in (
             DemandParty.objects.filter(demand_id__in=ids, role=PartyRole.CO, active=True)
             .order_by("id")
-            .values_list("demand_id", "unit__name")
+            .values_list("demand_id", "unit_id")
         ):
-            co_units[demand_id].append(name)
+            co_units[demand_id].append(unit_names.get(unit_id, ""))
         rated: dict[int, str] = {}
         for demand_id, value in (
             Rating.objects.filter(demand_id__in=ids)
@@ -218,6 +238,12 @@ def demand_rows(qs, user: User | None) -> Iterator[list[Any]]:
             .values_list("demand_id", "value")
         ):
             rated[demand_id] = ratings.get(value, value)  # the latest round wins
+        missing = {d.handler_id for d in chunk if d.handler_id} - handler_names.keys()
+        if missing:
+            for pk, display_name, username in User.objects.filter(pk__in=missing).values_list(
+                "id", "display_name", "username"
+            ):
+                handler_names[pk] = display_name or username
         for d in chunk:
             actors = actors_for(user, d, with_parties=False)
             identity = can_see_identity(user, d, actors)
@@ -228,7 +254,6 @@ def demand_rows(qs, user: User | None) -> Iterator[list[Any]]:
                 id_number = d.contact_id_number if numbers else mask_id_number(d.contact_id_number)
             else:
                 name, phone, id_number = CONFIDENTIAL, "", ""
-            handler = d.handler.display_name or d.handler.username if d.handler else ""
             yield [
                 d.pk,
                 d.tracking_code,
@@ -237,12 +262,12 @@ def demand_rows(qs, user: User | None) -> Iterator[list[Any]]:
                 kinds.get(d.kind, d.kind),
                 channels.get(d.channel, d.channel),
                 levels.get(d.level, d.level) if d.level else "",
-                d.category.path if d.category else "",
+                category_paths.get(d.category_id, "") if d.category_id else "",
                 states.get(d.state, d.state),
                 d.dispatch_unit.name,
-                d.lead_unit.name if d.lead_unit else "",
+                unit_names.get(d.lead_unit_id, "") if d.lead_unit_id else "",
                 "、".join(co_units.get(d.pk, ())),
-                handler,
+                handler_names.get(d.handler_id, "") if d.handler_id else "",
                 name,
                 phone,
                 id_number,

@@ -65,6 +65,26 @@ def write_workbook(
 
     wb = Workbook(write_only=True)
     tz = timezone.get_current_timezone()
+
+    def _text(ws: Any, value: str) -> Any:
+        if not value:
+            return None  # no cell at all rather than an empty one
+        if ILLEGAL_CHARACTERS_RE.search(value):
+            value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        if value.startswith("="):  # text, never a formula
+            c = WriteOnlyCell(ws, value=value)
+            c.data_type = "s"
+            return c
+        return value
+
+    def _styled(ws: Any, value: Any, number_format: str) -> Any:
+        # the number format set before the value: a datetime bound first would look up
+        # openpyxl's default date format only to replace it
+        c = WriteOnlyCell(ws)
+        c.number_format = number_format
+        c.value = value
+        return c
+
     count = 0
     for sheet in sheets:
         part = 0
@@ -81,32 +101,34 @@ def write_workbook(
         part += 1
         ws = new_ws(part)
         in_sheet = 0
+        percent = sheet.percent_columns
         for row in sheet.rows:
             if in_sheet == XLSX_SHEET_ROWS:
                 part += 1
                 ws = new_ws(part)
                 in_sheet = 0
+            # dispatch on the exact type: this loop runs once per cell (millions of times)
             cells: list[Any] = []
             for i, value in enumerate(row):
-                value = excel_value(value, tz)
-                if isinstance(value, str):
-                    value = ILLEGAL_CHARACTERS_RE.sub("", value)
-                    if value.startswith("="):  # text, never a formula
-                        c = WriteOnlyCell(ws, value=value)
-                        c.data_type = "s"
-                        value = c
-                elif isinstance(value, datetime):
-                    c = WriteOnlyCell(ws, value=value)
-                    c.number_format = DATETIME_FORMAT
-                    value = c
-                elif isinstance(value, date):
-                    c = WriteOnlyCell(ws, value=value)  # type: ignore[arg-type]
-                    c.number_format = DATE_FORMAT
-                    value = c
-                elif isinstance(value, float) and i in sheet.percent_columns:
-                    c = WriteOnlyCell(ws, value=value)
-                    c.number_format = PERCENT_FORMAT
-                    value = c
+                t = type(value)
+                if t is str:
+                    value = _text(ws, value)
+                elif t is datetime:
+                    value = _styled(ws, excel_value(value, tz), DATETIME_FORMAT)
+                elif t is date:
+                    value = _styled(ws, value, DATE_FORMAT)
+                elif t is float and i in percent:
+                    value = _styled(ws, value, PERCENT_FORMAT)
+                elif value is not None and t is not int and t is not float:
+                    # subclasses (a lazy or safe string, a driver's datetime), bool, Decimal
+                    if isinstance(value, str):
+                        value = _text(ws, str(value))
+                    elif isinstance(value, datetime):
+                        value = _styled(ws, excel_value(value, tz), DATETIME_FORMAT)
+                    elif isinstance(value, date):
+                        value = _styled(ws, value, DATE_FORMAT)
+                    elif isinstance(value, float) and i in percent:
+                        value = _styled(ws, value, PERCENT_FORMAT)
                 cells.append(value)
             ws.append(cells)
             in_sheet += 1

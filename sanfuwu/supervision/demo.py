@@ -61,8 +61,9 @@ def build_supervision(log: Callable[[str], None] = print, *, seed: int = 2026) -
     if not SupervisionOrder.objects.filter(issued_by__in=[supervisor, leader]).exists():
         created = _orders(rng, supervisor, leader)
     items = _items(rng, supervisor)
+    warned = services.sweep_supervision_warnings()
     swept = services.sweep_supervision_orders()
-    log(f"督办：新增 {created}，超期标记 {swept}；监督问效项目：新增 {items}")
+    log(f"督办：新增 {created}，预警 {warned}，超期标记 {swept}；监督问效项目：新增 {items}")
     return created
 
 

@@ -52,6 +52,19 @@ class OrderForm(DomainErrorsMixin, forms.Form):
         self.fields["unit"].queryset = issuer_units(user)  # type: ignore[attr-defined]
 
 
+class DemandOrderForm(forms.Form):
+    """The 督办 / 催办 form on the demand page: posts to the issue page (OrderForm), the
+    demand travels in a hidden field and the kind with the button pressed."""
+
+    requirement = OrderForm.base_fields["requirement"]
+    working_days = OrderForm.base_fields["working_days"]
+
+    def __init__(self, *args, **kwargs):
+        # ids of their own: the demand page has other forms with a working_days field
+        kwargs.setdefault("auto_id", "sv_%s")
+        super().__init__(*args, **kwargs)
+
+
 class AnswerForm(DomainErrorsMixin, forms.Form):
     text = forms.CharField(label=_("书面答复"), widget=forms.Textarea(attrs={"rows": 5}))
 

@@ -58,6 +58,8 @@ class SupervisionOrder(models.Model):
     started_at = models.DateTimeField(default=timezone.now)
     warn_at = models.DateTimeField(null=True, blank=True)
     due_at = models.DateTimeField(null=True, blank=True)
+    # the cycles for which the yellow pre-warning and the overdue mark were sent (once each)
+    warned_cycle = models.PositiveIntegerField(default=0)
     overdue_cycle = models.PositiveIntegerField(default=0)
     answer = models.TextField(_("答复"), max_length=TEXT_MAX, blank=True)
     answered_by = models.ForeignKey(
@@ -94,6 +96,10 @@ class SupervisionOrder(models.Model):
             models.CheckConstraint(
                 condition=models.Q(overdue_cycle__lte=models.F("cycle")),
                 name="sv_order_overdue_le_cycle",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(warned_cycle__lte=models.F("cycle")),
+                name="sv_order_warned_le_cycle",
             ),
             models.CheckConstraint(
                 condition=models.Q(working_days__gte=1, working_days__lte=30),

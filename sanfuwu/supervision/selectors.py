@@ -17,7 +17,7 @@ from sanfuwu.core import clock
 from sanfuwu.core.errors import InvalidInput, NotFound
 from sanfuwu.demands.access import demands_visible_to
 from sanfuwu.demands.models import Demand, Rating, RatingValue
-from sanfuwu.demands.sla import Light, light_for
+from sanfuwu.demands.sla import Light, deadline_light_q, light_for
 from sanfuwu.orgs.models import User
 from sanfuwu.orgs.selectors import subtree_q, user_scope
 
@@ -78,14 +78,9 @@ def order_light(order: SupervisionOrder, *, now: datetime | None = None) -> str 
 
 
 def order_light_q(light: str, *, now: datetime) -> Q:
-    waiting = Q(status=OrderStatus.OPEN)
-    if light == Light.RED:
-        return waiting & Q(due_at__lte=now)
-    if light == Light.YELLOW:
-        return waiting & Q(warn_at__lte=now, due_at__gt=now)
-    if light == Light.GREEN:
-        return waiting & Q(warn_at__gt=now)
-    raise InvalidInput(_("未知的灯色：%(v)s") % {"v": light}, field="light")
+    """`order_light` as a filter: the demands' light on the order's own warn_at / due_at
+    (both are always set together when the clock starts), while the answer is awaited."""
+    return Q(status=OrderStatus.OPEN) & deadline_light_q(light, now=now)
 
 
 @dataclass
@@ -160,6 +155,29 @@ def orders_to_decide(*, user: User | None, limit: int = 10) -> list[SupervisionO
         .select_related("unit", "demand")
         .order_by("answered_at", "pk")[:limit]
     )
+
+
+def demand_panel(*, user: User, demand: Demand, person: bool = False) -> dict[str, Any]:
+    """What the demand page shows of supervision: the demand's orders not closed yet that
+    the user may read (deadline, own light, answer state), and whether the user may issue a
+    督办 / 催办 on it. Nothing for the person served."""
+    from .services import may_issue_on_demand
+
+    if person:
+        return {"orders": [], "may_issue": False}
+    now = clock.now()
+    orders = (
+        orders_visible_to(user)
+        .filter(demand=demand)
+        .exclude(status=OrderStatus.CLOSED)
+        .select_related("unit", "issued_by")
+        .order_by("due_at", "pk")
+    )
+    rows = []
+    for o in orders:
+        light = order_light(o, now=now)
+        rows.append({"o": o, "light": light, "light_label": Light(light).label if light else ""})
+    return {"orders": rows, "may_issue": may_issue_on_demand(user, demand)}
 
 
 def order_events(order: SupervisionOrder):

@@ -7,21 +7,21 @@ demand also put their steps on the demand's timeline (demands.services.demand_re
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from django.core.files.base import File
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from sanfuwu.attachments.services import check_files
 from sanfuwu.attachments.storage import RollbackCleanup, attachment_storage, new_stored_name
 from sanfuwu.core import clock
-from sanfuwu.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from sanfuwu.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from sanfuwu.demands import sla
 from sanfuwu.demands.access import DemandNotFound, access_demand
 from sanfuwu.demands.models import Demand
@@ -64,6 +64,29 @@ def is_issuer_over(scope: UserScope, unit: Unit) -> bool:
 def may_issue(user: User) -> bool:
     scope = user_scope(user)
     return scope.is_admin or any(scope.has_role(r) for r in ISSUER_ROLES)
+
+
+def check_issue_on_demand(by: User, demand: Demand) -> Unit:
+    """The unit that answers a 督办 on `demand` (its lead unit), or why `by` may not issue
+    one there: the demand must be open and dispatched, `by` a 督查 / 领导 over that unit."""
+    if demand.state not in OPEN_STATES:
+        raise InvalidInput(_("诉求已办结，不能督办"), field="demand")
+    if demand.lead_unit is None:
+        raise InvalidInput(_("诉求尚未派给承办单位，不能督办"), field="demand")
+    if not is_issuer_over(user_scope(by), demand.lead_unit):
+        raise Forbidden(_("只有督查、领导可以对辖区内的单位督办"))
+    return demand.lead_unit
+
+
+def may_issue_on_demand(user: User, demand: Demand) -> bool:
+    """Whether the demand page offers `user` a 督办 / 催办 on it (the rules of order_issue)."""
+    if not may_issue(user):
+        return False
+    try:
+        check_issue_on_demand(user, demand)
+    except DomainError:
+        return False
+    return True
 
 
 def may_answer(user: User, order: SupervisionOrder) -> bool:
@@ -215,16 +238,12 @@ def order_issue(
             raise InvalidInput(
                 _("诉求不存在或无权查看：%(v)s") % {"v": pk}, field="demand"
             ) from None
-        if target_demand.state not in OPEN_STATES:
-            raise InvalidInput(_("诉求已办结，不能督办"), field="demand")
-        if target_demand.lead_unit is None:
-            raise InvalidInput(_("诉求尚未派给承办单位，不能督办"), field="demand")
-        target_unit = target_demand.lead_unit
+        target_unit = check_issue_on_demand(by, target_demand)
         title = title.strip() or target_demand.title
     else:
         target_unit = check_unit(unit, field="unit")  # type: ignore[arg-type]
-    if not is_issuer_over(user_scope(by), target_unit):
-        raise Forbidden(_("只有督查、领导可以对辖区内的单位督办"))
+        if not is_issuer_over(user_scope(by), target_unit):
+            raise Forbidden(_("只有督查、领导可以对辖区内的单位督办"))
     title = _text(title, field="title", max_length=TITLE_MAX)
     now = clock.now()
     order = SupervisionOrder(
@@ -337,42 +356,79 @@ def sweep_supervision_orders(*, now: datetime | None = None, batch: int = 500) -
     concurrent sweepers: a compare-and-swap UPDATE … WHERE overdue_cycle < cycle, then its
     events in the same transaction. Returns how many were marked."""
     now = now or clock.now()
-    due = {"status": OrderStatus.OPEN, "due_at__lte": now}
+    return _sweep_orders("overdue_cycle", Q(due_at__lte=now), "due_at", _mark_overdue, batch=batch)
+
+
+def sweep_supervision_warnings(*, now: datetime | None = None, batch: int = 500) -> int:
+    """督办即将超期 — the yellow pre-warning to the unit that must answer, once per clock
+    cycle (compare-and-swap on warned_cycle, as for the overdue mark). An order whose
+    deadline already passed gets only the overdue mark. Returns how many were warned."""
+    now = now or clock.now()
+    yellow = Q(warn_at__lte=now, due_at__gt=now)
+    return _sweep_orders("warned_cycle", yellow, "warn_at", _mark_warning, batch=batch)
+
+
+def _sweep_orders(
+    cycle_field: str,
+    due: Q,
+    order_by: str,
+    mark: Callable[[SupervisionOrder, int], None],
+    *,
+    batch: int,
+) -> int:
+    """Fire `mark` once per clock cycle for each open order matching `due`: a second
+    sweeper's UPDATE … WHERE <cycle_field> < cycle matches no row."""
+    waiting = Q(status=OrderStatus.OPEN) & due
+    behind = {f"{cycle_field}__lt": F("cycle")}
     fired = 0
     while True:
         candidates = list(
-            SupervisionOrder.objects.filter(overdue_cycle__lt=F("cycle"), **due)
-            .order_by("due_at")
+            SupervisionOrder.objects.filter(waiting, **behind)
+            .order_by(order_by)
             .values_list("pk", "cycle")[:batch]
         )
         for pk, cycle in candidates:
             with transaction.atomic():
-                won = SupervisionOrder.objects.filter(
-                    pk=pk, cycle=cycle, overdue_cycle__lt=cycle, **due
-                ).update(overdue_cycle=cycle)
+                won = (
+                    SupervisionOrder.objects.filter(waiting, pk=pk, cycle=cycle)
+                    .filter(**{f"{cycle_field}__lt": cycle})
+                    .update(**{cycle_field: cycle})
+                )
                 if not won:
                     continue
                 o = SupervisionOrder.objects.select_related("unit", "demand", "issued_by").get(
                     pk=pk
                 )
-                data = {"cycle": cycle, "due_at": o.due_at.isoformat() if o.due_at else None}
-                _event(o, "overdue", by=None, data=data, once_key=f"overdue:{cycle}")
-                _on_demand(
-                    o,
-                    "mark_supervision_overdue",
-                    by=None,
-                    data={"unit": o.unit.name},
-                    once_key=f"sv{o.pk}:overdue:{cycle}",
-                )
-                message = _subject(o) + _("%(unit)s未在%(due)s前答复，已超期。") % {
-                    "unit": o.unit.name,
-                    "due": _when(o.due_at),
-                }
-                users = [*notify.target_users(o), o.issued_by]
-                notify.notify_after_commit(o, users, message, by=None)
+                mark(o, cycle)
                 fired += 1
         if len(candidates) < batch:
             return fired
+
+
+def _mark_overdue(o: SupervisionOrder, cycle: int) -> None:
+    data = {"cycle": cycle, "due_at": o.due_at.isoformat() if o.due_at else None}
+    _event(o, "overdue", by=None, data=data, once_key=f"overdue:{cycle}")
+    _on_demand(
+        o,
+        "mark_supervision_overdue",
+        by=None,
+        data={"unit": o.unit.name},
+        once_key=f"sv{o.pk}:overdue:{cycle}",
+    )
+    message = _subject(o) + _("%(unit)s未在%(due)s前答复，已超期。") % {
+        "unit": o.unit.name,
+        "due": _when(o.due_at),
+    }
+    users = [*notify.target_users(o), o.issued_by]
+    notify.notify_after_commit(o, users, message, by=None)
+
+
+def _mark_warning(o: SupervisionOrder, cycle: int) -> None:
+    # the order's own trail only: the demand's timeline records the overdue mark, not this
+    data = {"cycle": cycle, "due_at": o.due_at.isoformat() if o.due_at else None}
+    _event(o, "warning", by=None, data=data, once_key=f"warning:{cycle}")
+    message = _subject(o) + _("即将超期，请于%(due)s前书面答复。") % {"due": _when(o.due_at)}
+    notify.notify_after_commit(o, notify.target_users(o), message, by=None)
 
 
 # ---------------------------------------------------------------------------------------------

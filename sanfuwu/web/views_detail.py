@@ -60,6 +60,7 @@ from sanfuwu.open311 import outbound as open311_outbound
 from sanfuwu.orgs.models import Unit
 from sanfuwu.orgs.selectors import unit_list, user_scope
 from sanfuwu.search.panels import demand_panels
+from sanfuwu.supervision import selectors as supervision_selectors
 
 from . import forms_actions as f
 
@@ -601,6 +602,8 @@ def detail_context(
         **({} if person else _working_records(demand)),
         # likely duplicates in triage, common problems (sanfuwu/search, sanfuwu/insights)
         **demand_panels(user=user, demand=demand, allowed=allowed, person=person),
+        # its open 督办 and, for 督查 / 领导 over the lead unit, the 督办 / 催办 action
+        "supervision": supervision_selectors.demand_panel(user=user, demand=demand, person=person),
     }
 
 

@@ -10,7 +10,12 @@ import pytest
 from django.test import Client
 
 from sanfuwu.conftest import make_user
+from sanfuwu.core import clock
+from sanfuwu.demands.selectors import light_q
+from sanfuwu.demands.sla import Light
 from sanfuwu.orgs.roles import Role
+from sanfuwu.reports.scope import report_unit, scoped_demands
+from sanfuwu.reports.selectors import lights_grid, sum_lights
 
 URL = "/reports/"
 PERIOD = "?start=2026-11-01&end=2026-11-30&granularity=day"
@@ -184,3 +189,24 @@ def test_dashboard_query_count_is_bounded(scenario, django_assert_max_num_querie
     c = client_for(user)
     with scenario.now(), django_assert_max_num_queries(30):
         assert c.get(URL + PERIOD).status_code == 200
+
+
+@pytest.mark.parametrize("who", ["leader", "street_leader"])
+def test_lights_grid_counts_as_light_q_does(scenario, who):
+    """The heat grid counts by due_at / warn_at alone (so the partial index serves it): its
+    totals must be what the demands app's own light conditions give for the same scope."""
+    user = scenario.tiny.users[who]
+    unit = report_unit(user, None)
+    with scenario.now():
+        total = sum_lights(lights_grid(user=user, unit=unit))
+        now = clock.now()
+        expected = {
+            light: scoped_demands(user, unit).filter(light_q(light, now=now)).count()
+            for light in (Light.GREEN, Light.YELLOW, Light.RED)
+        }
+    assert (total.green, total.yellow, total.red) == (
+        expected[Light.GREEN],
+        expected[Light.YELLOW],
+        expected[Light.RED],
+    )
+    assert total.total > 0

@@ -66,6 +66,12 @@ def test_demand_ledger_through_the_task(scenario, immediate_tasks):
     assert isinstance(a["受理时间"], datetime)  # a real Excel date, in Beijing time
     assert a["受理时间"] == datetime(2026, 11, 2, 10, 0)
     assert "派单" in a["办理过程"] and "签收" in a["办理过程"] and "超期" in a["办理过程"]
+    # names looked up once per export rather than joined per row
+    demand_a = scenario.demands["A"]
+    assert a["分类"] == demand_a.category.path
+    assert a["派单单位"] == demand_a.dispatch_unit.name
+    assert demand_a.handler is not None
+    assert a["承办人"] == (demand_a.handler.display_name or demand_a.handler.username)
     e = by_id[scenario.demands["E"].pk]
     assert e["满意度"] == "满意" and e["状态"] == "已销号" and e["办结时间"] is not None
     # a leader is neither the dispatcher nor the handler: numbers masked

@@ -11,6 +11,7 @@ from django import template
 from sanfuwu.core import clock
 
 from .. import selectors
+from ..forms import DemandOrderForm
 
 register = template.Library()
 
@@ -31,3 +32,9 @@ def supervision_panel(context: dict[str, Any]) -> dict[str, Any]:
             "to_decide": selectors.orders_to_decide(user=user),
         }
     }
+
+
+@register.simple_tag
+def demand_order_form() -> DemandOrderForm:
+    """A fresh 督办 / 催办 form for the demand page (`{% demand_order_form as form %}`)."""
+    return DemandOrderForm()

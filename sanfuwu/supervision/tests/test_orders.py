@@ -137,15 +137,99 @@ def test_sweep_marks_an_overdue_order_once_per_term_and_tells_both_sides(
     assert OrderEvent.objects.filter(order=order, action="overdue").count() == 2
 
 
+def _yellow_moment(order):
+    order.refresh_from_db()
+    return order.warn_at + (order.due_at - order.warn_at) / 2
+
+
+def test_sweep_warns_the_answering_unit_once_per_term_when_the_order_turns_yellow(
+    tiny, django_capture_on_commit_callbacks
+):
+    d = hotline_demand(tiny, dispatch=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        order = _issue_on_demand(tiny, d, days=5)
+    moment = _yellow_moment(order)
+    assert selectors.order_light(order, now=moment) == "yellow"
+    assert services.sweep_supervision_warnings(now=order.warn_at - timedelta(seconds=1)) == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.sweep_supervision_warnings(now=moment) == 1
+        assert services.sweep_supervision_warnings(now=moment) == 0
+        # red later on: the overdue mark, never a second yellow notice
+        assert services.sweep_supervision_warnings(now=order.due_at) == 0
+    assert OrderEvent.objects.filter(order=order, action="warning").count() == 1
+
+    def warnings(name):
+        return [m for m in _inbox(name) if "即将超期" in m]
+
+    # the unit that must answer: its head and the demand's handler, each once; not the issuer
+    assert len(warnings("fuzeren")) == 1 and len(warnings("chengban")) == 1
+    assert warnings("ducha") == [] and warnings("other_head") == []
+    assert f"督办{order.pk}" in warnings("fuzeren")[0]
+    # the demand's timeline and state are left alone
+    assert not DemandEvent.objects.filter(demand=d, action__contains="warn").exists()
+
+    # sent back: a new term warns once more
+    with clock.frozen_at(moment):
+        services.order_answer(order=order, by=tiny.users["head"], text="在办。")
+        services.order_return(order=order, by=tiny.users["supervisor"], reason="请说明时限。")
+    second = _yellow_moment(order)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.sweep_supervision_warnings(now=second) == 1
+        assert services.sweep_supervision_warnings(now=second) == 0
+    assert OrderEvent.objects.filter(order=order, action="warning").count() == 2
+    assert len(warnings("fuzeren")) == 2
+
+
+def test_no_yellow_notice_once_the_answer_is_late_or_given(tiny):
+    d = hotline_demand(tiny, dispatch=True)
+    late = _issue_on_demand(tiny, d, days=2)
+    answered = services.order_issue(
+        by=tiny.users["leader"],
+        kind="cuiban",
+        unit=tiny.other_dept,
+        title="积压清理",
+        requirement="请报送。",
+        working_days=10,
+    )
+    services.order_answer(order=answered, by=tiny.users["other_head"], text="已报送。")
+    # by then the first one is past its deadline, the second answered: nobody is warned
+    assert services.sweep_supervision_warnings(now=_yellow_moment(answered)) == 0
+    # a sweep that first runs after the deadline only marks it overdue
+    after = late.due_at + timedelta(minutes=1)
+    assert services.sweep_supervision_warnings(now=after) == 0
+    assert services.sweep_supervision_orders(now=after) == 1
+    assert not OrderEvent.objects.filter(action="warning").exists()
+
+
+def test_a_unit_order_warns_the_units_head_only(tiny, django_capture_on_commit_callbacks):
+    order = services.order_issue(
+        by=tiny.users["leader"],
+        kind="duban",
+        unit=tiny.dept,
+        title="积压清理",
+        requirement="请说明超期原因。",
+        working_days=3,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.sweep_supervision_warnings(now=_yellow_moment(order)) == 1
+    rows = Notification.objects.filter(kind=NotificationKind.SUPERVISION, demand__isnull=True)
+    assert list(rows.values_list("recipient__username", flat=True)) == ["fuzeren"]
+    assert "即将超期" in rows.get().message and "住建局" in rows.get().message
+
+
 def test_sweep_deadlines_command_sweeps_orders_too(tiny, capsys):
     d = hotline_demand(tiny, dispatch=True)
     order = _issue_on_demand(tiny, d, days=1)
+    with clock.frozen_at(_yellow_moment(order)):
+        call_command("sweep_deadlines")
+    assert "督办即将超期 1，督办超期 0" in capsys.readouterr().out
     with clock.frozen_at(order.due_at + timedelta(hours=1)):
         call_command("sweep_deadlines")
         call_command("sweep_deadlines")
     out = capsys.readouterr().out
-    assert "督办超期 1" in out and "督办超期 0" in out
+    assert "督办超期 1" in out and "督办超期 0" in out and "督办即将超期 1" not in out
     assert OrderEvent.objects.filter(order=order, action="overdue").count() == 1
+    assert OrderEvent.objects.filter(order=order, action="warning").count() == 1
 
 
 def test_only_supervisors_and_leaders_over_the_unit_issue(tiny):

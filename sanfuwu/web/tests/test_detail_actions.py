@@ -237,8 +237,11 @@ def test_the_page_offers_exactly_the_actions_the_workflow_allows(
     d = drive(start, Route(tiny), **options)
     html = page(as_user(who), d)
     assert offered(html) == expected
+    # 督查 / 领导 over the lead unit of an open demand have the 督办 / 催办 action (supervision)
+    supervises = 'id="act-supervise"' in html
+    assert supervises == (who == "supervisor" and start == State.HANDLING)
     if not expected:
-        assert "当前没有您可以办理的操作" in html
+        assert ("当前没有您可以办理的操作" in html) != supervises
 
 
 def test_a_decision_form_offers_only_the_buttons_the_user_may_press(tiny, as_user):

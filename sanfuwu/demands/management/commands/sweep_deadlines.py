@@ -11,12 +11,13 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
 from sanfuwu.demands.services import sweep_deadlines
-from sanfuwu.supervision.services import sweep_supervision_orders
+from sanfuwu.supervision.services import sweep_supervision_orders, sweep_supervision_warnings
 
 
 class Command(BaseCommand):
     help = (
-        "Sweep working-day deadlines: record yellow, overdue and late-signing demands exactly once."
+        "Sweep working-day deadlines: record yellow, overdue and late-signing demands and 督办 "
+        "exactly once."
     )
 
     def add_arguments(self, parser):
@@ -36,12 +37,20 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, _stop)
         while True:
             result = sweep_deadlines()
-            supervision_overdue = sweep_supervision_orders()  # 督办 answers that are late
-            fired = result.overdue or result.sign_overdue or result.warned or supervision_overdue
+            # 督办 answers soon due, then late (yellow first, as for demands)
+            supervision_warned = sweep_supervision_warnings()
+            supervision_overdue = sweep_supervision_orders()
+            fired = (
+                result.overdue
+                or result.sign_overdue
+                or result.warned
+                or supervision_warned
+                or supervision_overdue
+            )
             if fired or not loop:
                 self.stdout.write(
                     f"即将超期 {result.warned}，超期 {result.overdue}，签收超时 {result.sign_overdue}"
-                    f"，督办超期 {supervision_overdue}"
+                    f"，督办即将超期 {supervision_warned}，督办超期 {supervision_overdue}"
                 )
             if not loop:
                 return
