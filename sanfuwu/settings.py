@@ -223,6 +223,8 @@ SANFUWU_TRUSTED_PROXY_HEADER = env_str("SANFUWU_TRUSTED_PROXY_HEADER", "")
 # to the user who asked, deleted after SANFUWU_EXPORT_KEEP_HOURS.
 SANFUWU_EXPORT_ROOT = Path(env_str("SANFUWU_EXPORT_ROOT", str(DATA_DIR / "exports")))
 SANFUWU_EXPORT_KEEP_HOURS = env_int("SANFUWU_EXPORT_KEEP_HOURS", 72)
+# auto: serialise the cells in a second process when the machine has a second core; on/off
+SANFUWU_EXPORT_PIPE = env_str("SANFUWU_EXPORT_PIPE", "auto")
 # Open311 GeoReport v2 (sanfuwu/open311, docs/open311.md): the jurisdiction_ids served
 # (empty: one jurisdiction, the parameter is ignored) and the POST answer (realtime: the
 # service_request_id; batch: a token for GET tokens/{token}).

@@ -29,7 +29,7 @@ from sanfuwu.orgs.selectors import user_scope
 from . import ledgers
 from .models import ExportJob, ExportKind, ExportStatus
 from .scope import parse_period, report_unit
-from .xlsx import write_workbook
+from .xlsx import write_workbook_file
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,17 @@ def export_root() -> Path:
     root = Path(settings.SANFUWU_EXPORT_ROOT)
     root.mkdir(parents=True, exist_ok=True)
     return root
+
+
+def export_pipe() -> bool | None:
+    """SANFUWU_EXPORT_PIPE: serialise the cells in a second process — "on", "off", or
+    "auto" (None: when the machine has a second core and can fork)."""
+    value = str(getattr(settings, "SANFUWU_EXPORT_PIPE", "auto")).strip().lower()
+    if value in ("on", "1", "true", "yes"):
+        return True
+    if value in ("off", "0", "false", "no"):
+        return False
+    return None
 
 
 def keep_hours() -> int:
@@ -148,6 +159,7 @@ def export_run(*, job_id: int) -> ExportJob | None:
     job = ExportJob.objects.select_related("by").get(pk=job_id)
     root = export_root()
     fd, tmp = tempfile.mkstemp(prefix=f".export-{job.pk}-", suffix=".xlsx", dir=root)
+    os.close(fd)  # the writer opens it by name (possibly in a second process)
     try:
         spec = _build(job)
         if spec.total is not None:
@@ -156,8 +168,9 @@ def export_run(*, job_id: int) -> ExportJob | None:
         def progress(done: int) -> None:
             ExportJob.objects.filter(pk=job.pk).update(rows_done=done)
 
-        with os.fdopen(fd, "wb") as out:
-            rows = write_workbook(out, spec.sheets, progress=progress, every=PROGRESS_EVERY)
+        rows = write_workbook_file(
+            tmp, spec.sheets, progress=progress, every=PROGRESS_EVERY, pipe=export_pipe()
+        )
         final = root / f"{job.pk}-{os.urandom(8).hex()}.xlsx"
         os.replace(tmp, final)
         os.chmod(final, 0o640)
