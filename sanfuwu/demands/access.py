@@ -42,17 +42,25 @@ def _covers_root(paths: set[str]) -> bool:
 
 def demands_visible_to(user: User | None) -> QuerySet[Demand]:
     """All demands `user` may read. Unknown users and outsiders get an empty queryset."""
-    scope = user_scope(user)
     qs = Demand.objects.all()
-    if scope.user_id is None:
+    if user_scope(user).user_id is None:
         return qs.none()
-    if scope.is_admin:
-        return qs
+    scoped = scoped_ids_sql(user)
+    return qs if scoped is None else qs.filter(pk__in=RawSQL(*scoped))
+
+
+def scoped_ids_sql(user: User | None) -> tuple[str, list[Any]] | None:
+    """For a user who may read a part of the demands: the SQL selecting their ids, one
+    column `id` (the query behind demands_visible_to, for readers such as search that join
+    it themselves). None for a user who reads all of them or none: demands_visible_to
+    answers those without SQL."""
+    scope = user_scope(user)
+    if scope.user_id is None or scope.is_admin:
+        return None
     subtree_paths = scope.paths(SUBTREE_ROLES)
     if _covers_root(subtree_paths):
-        return qs
-    sql, params = _visible_ids_sql(scope, subtree_paths, scope.unit_ids(MEMBER_ROLES))
-    return qs.filter(pk__in=RawSQL(sql, params))
+        return None
+    return _visible_ids_sql(scope, subtree_paths, scope.unit_ids(MEMBER_ROLES))
 
 
 def _visible_ids_sql(

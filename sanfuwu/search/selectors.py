@@ -11,7 +11,7 @@ from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 
 from sanfuwu.core.errors import InvalidInput
-from sanfuwu.demands.access import demands_visible_to
+from sanfuwu.demands.access import demands_visible_to, scoped_ids_sql
 from sanfuwu.demands.models import Demand
 from sanfuwu.orgs.models import User
 
@@ -20,8 +20,10 @@ from .tokens import query_tokens
 
 QUERY_MAX = 100  # characters of a list's text filter that are looked at
 PROBE = 200  # up to this many matches a term is rare: its ids are read at once
-SCOPE_CHUNK = 2000  # a scoped user's demands checked against the index at a time
-SCOPE_MAX = 50_000  # beyond this many, the rest of a scope is joined by the planner
+# PostgreSQL, a scoped user and a common term: the newest WALK_MAX demands of the scope are
+# checked by primary key (the first WALK_HEAD alone first: a common term's page is there)
+WALK_MAX = 8000
+WALK_HEAD = 500
 MAX_ANY_TOKENS = 32
 
 
@@ -81,18 +83,56 @@ def matches_before(tokens: list[str], *, before: int | None, limit: int) -> list
     return _ids(f"{sql} ORDER BY {key} DESC LIMIT {int(limit)}", params)
 
 
-def matches_among(tokens: list[str], ids: list[int]) -> list[int]:
-    """Which of `ids` match: primary-key lookups checked against the index."""
-    if not ids:
-        return []
-    sql, params = match_sql(tokens)
-    if connection.vendor == "postgresql":  # one array parameter: no 2,000-item IN to plan
-        return _ids(f"{sql} AND demand_id = ANY(%s)", [*params, list(ids)])
-    # FTS5 seeks a rowid range but not an IN list: the matches in the chunk's range,
-    # intersected here
-    wanted = set(ids)
-    found = _ids(f"{sql} AND rowid BETWEEN %s AND %s", [*params, min(ids), max(ids)])
-    return [pk for pk in found if pk in wanted]
+def scoped_matches(
+    tokens: list[str], scope: tuple[str, list[Any]], *, before: int | None, limit: int
+) -> list[int]:
+    """The ids of the matching demands among a scoped user's (`scope`: the SQL of their ids,
+    access.scoped_ids_sql) below `before`, highest first; the side that is cheaper to walk
+    drives (docs/adr/0016-search-index.md).
+
+    PostgreSQL checks a search document by primary key cheaply, so the scope's ids are
+    walked newest first, each checked against the document, until the page is full (a
+    common term fills it from the first few dozen); a scope wider than WALK_MAX demands (a
+    street) is walked for its newest WALK_MAX, then the term's side drives: its postings
+    below those, read from the GIN index and joined to the scope. FTS5 is slow to seek one
+    rowid (a doclist read per probe) but fast to read a term's postings newest first, so on
+    SQLite the postings drive, each looked up in the scope's ids gathered once."""
+    scope_sql, scope_params = scope
+    scope_sql = f"SELECT id FROM ({scope_sql}) AS scope"
+    if before is not None:
+        scope_sql, scope_params = f"{scope_sql} WHERE id < %s", [*scope_params, before]
+    match, match_params = match_sql(tokens)
+    if connection.vendor != "postgresql":
+        # `+rowid`: not offered to FTS5 as a rowid constraint, which it would seek one by one
+        return _ids(
+            f"{match} AND +rowid IN ({scope_sql}) ORDER BY rowid DESC LIMIT {int(limit)}",
+            [*match_params, *scope_params],
+        )
+    table = SearchDocument._meta.db_table
+    tsquery = match_params[0]
+    # the scope's newest ids straight from its index lookups (no join to the demand table)
+    newest = _ids(f"{scope_sql} ORDER BY id DESC LIMIT {WALK_MAX + 1}", scope_params)
+    found: list[int] = []
+    for chunk in (newest[:WALK_HEAD], newest[WALK_HEAD:WALK_MAX]):
+        if chunk and len(found) < limit:
+            # the primary key read backwards through the chunk; LIMIT stops at a full page
+            found += _ids(
+                f"SELECT demand_id FROM {table} WHERE demand_id = ANY(%s) "
+                f"AND tsv @@ %s::tsquery ORDER BY demand_id DESC LIMIT {int(limit) - len(found)}",
+                [chunk, tsquery],
+            )
+    if len(found) >= limit or len(newest) <= WALK_MAX:
+        return found
+    # a wide scope and a term rare in it: the term's postings below the walked ids, from the
+    # GIN index, joined to the scope (the CTE keeps the planner from walking the primary key)
+    rest = _ids(
+        f"WITH hits AS MATERIALIZED (SELECT demand_id FROM {table} "
+        f"WHERE tsv @@ %s::tsquery AND demand_id < %s) "
+        f"SELECT demand_id FROM hits WHERE demand_id IN ({scope_sql}) "
+        f"ORDER BY demand_id DESC LIMIT {int(limit) - len(found)}",
+        [tsquery, newest[WALK_MAX - 1], *scope_params],
+    )
+    return found + rest
 
 
 def text_q(text: str) -> Q:
@@ -133,7 +173,8 @@ def search_demands(
     A rare term: its few matches are filtered by the user's scope in one query. A common
     term, for a user who sees every demand: the index is walked newest first and the first
     page costs a few index reads whatever the table holds. A common term for a scoped user:
-    the user's demands newest first, checked against the index in chunks."""
+    the scope's newest ids or the term's newest postings drive, by engine and scope width
+    (scoped_matches)."""
     from sanfuwu.demands.selectors import LIST_RELATED, MAX_PAGE, decode_cursor, encode_cursor
 
     query = (query or "").strip()
@@ -146,39 +187,28 @@ def search_demands(
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput(f"limit 须在 1–{MAX_PAGE} 之间", field="limit")
     before = decode_cursor(cursor) if cursor else None
-    visible = demands_visible_to(user).select_related(*LIST_RELATED).order_by("-pk")
+    visible = demands_visible_to(user)
+    if visible.query.is_empty():  # no user
+        return SearchResult([], None)
+    scope = scoped_ids_sql(user)  # None: the user reads every demand
+    visible = visible.select_related(*LIST_RELATED).order_by("-pk")
     if before is not None:
         visible = visible.filter(pk__lt=before)
     rare = probe(tokens) if tokens else []
     by_id = [int(text)] if text.isdigit() and len(text) < 10 else []
     if rare is not None:
         rows = list(visible.filter(pk__in=[*rare, *by_id])[: limit + 1])
-    elif not visible.query.has_filters():
+    elif scope is None:
         # sees every demand: the newest matches are the page (and an id typed is one more)
         ids = matches_before(tokens, before=before, limit=limit + 1)
         rows = list(visible.filter(pk__in=[*ids, *by_id])[: limit + 1])
     else:
-        # a scoped user: the user's own demands newest first, in chunks, each checked
-        # against the index (a join left to the planner walked the whole index when the
-        # term was common but absent from the scope)
-        rows = list(visible.filter(pk__in=by_id)) if by_id else []
-        in_scope = list(visible.values_list("pk", flat=True)[:SCOPE_MAX])
-        for i in range(0, len(in_scope), SCOPE_CHUNK):
-            if len(rows) > limit:
-                break
-            hits = matches_among(tokens, in_scope[i : i + SCOPE_CHUNK])
-            # the hits come from the user's own ids: no need to apply the scope again
-            rows += (
-                Demand.objects.filter(pk__in=hits)
-                .select_related(*LIST_RELATED)
-                .order_by("-pk")[: limit + 1 - len(rows)]
-            )
-        else:
-            if len(in_scope) == SCOPE_MAX and len(rows) <= limit:
-                # a very wide scope: the rest through the planner
-                sql, params = match_sql(tokens)
-                rest = visible.filter(pk__lt=in_scope[-1], pk__in=RawSQL(sql, params))
-                rows += rest[: limit + 1 - len(rows)]
-        rows = sorted({d.pk: d for d in rows}.values(), key=lambda d: -d.pk)
+        # a scoped user: the scope's newest ids or the term's newest postings drive
+        ids = scoped_matches(tokens, scope, before=before, limit=limit + 1)
+        # the ids come from the user's scope; a typed id is checked against it
+        rows = list(Demand.objects.filter(pk__in=ids).select_related(*LIST_RELATED).order_by("-pk"))
+        if by_id:
+            rows += visible.filter(pk__in=by_id)
+        rows = sorted({d.pk: d for d in rows}.values(), key=lambda d: -d.pk)[: limit + 1]
     next_cursor = encode_cursor(rows[limit - 1].pk) if len(rows) > limit else None
     return SearchResult(rows[:limit], next_cursor)

@@ -138,13 +138,32 @@ def test_list_page_and_api_text_filter_use_the_index(tiny, api):
     assert "电梯故障" in html and "小区噪音" not in html
 
 
-@pytest.mark.parametrize("probe", [1, 200])
-def test_common_and_rare_terms_give_the_same_pages_within_scope(tiny, monkeypatch, probe):
-    """With PROBE=1 every term is 'common' (the index walk for who sees all, the scoped
-    join for the others): the pages must be those of the rare path."""
+# (PROBE, WALK_HEAD, WALK_MAX): the rare path; every term common (the index walk for who
+# sees all, the scope walk for the others); and a "wide" scope of more than 2 demands, walked
+# for its newest 2 (1 then 1), then joined from the term's side
+PLANS = [(200, 500, 8000), (1, 500, 8000), (1, 1, 2)]
+
+
+def _all_pages(fetch) -> list[int]:
+    got, cursor = [], None
+    while True:
+        page = fetch(cursor)
+        got += [d.pk for d in page.items]
+        cursor = page.next_cursor
+        if cursor is None:
+            return got
+
+
+@pytest.mark.parametrize("probe, walk_head, walk_max", PLANS)
+def test_common_and_rare_terms_give_the_same_pages_within_scope(
+    tiny, monkeypatch, probe, walk_head, walk_max
+):
+    """Whatever side drives, the pages are those of the rare path."""
     from sanfuwu.search import selectors
 
     monkeypatch.setattr(selectors, "PROBE", probe)
+    monkeypatch.setattr(selectors, "WALK_HEAD", walk_head)
+    monkeypatch.setattr(selectors, "WALK_MAX", walk_max)
     mine, theirs = [], []
     for i in range(12):
         d = hotline_demand(tiny, title=f"停车难{i}", body="车位紧张。")
@@ -156,13 +175,9 @@ def test_common_and_rare_terms_give_the_same_pages_within_scope(tiny, monkeypatc
         )
         (mine if i % 3 == 0 else theirs).append(d.pk)
     handler = tiny.users["handler"]
-    got, cursor = [], None
-    while True:
-        page = search_demands(user=handler, query="车位", limit=1, cursor=cursor)
-        got += ids(page)
-        cursor = page.next_cursor
-        if cursor is None:
-            break
+    got = _all_pages(
+        lambda cursor: search_demands(user=handler, query="车位", limit=1, cursor=cursor)
+    )
     assert got == sorted(mine, reverse=True)
     everyone = sorted(mine + theirs, reverse=True)
     leader_first = search_demands(user=tiny.users["leader"], query="停车", limit=5)
@@ -171,3 +186,69 @@ def test_common_and_rare_terms_give_the_same_pages_within_scope(tiny, monkeypatc
         user=tiny.users["leader"], query="停车", limit=5, cursor=leader_first.next_cursor
     )
     assert ids(leader_next) == everyone[5:10]
+
+
+@pytest.mark.parametrize("probe, walk_head, walk_max", PLANS)
+def test_search_finds_what_the_list_filter_finds_for_every_user(
+    tiny, monkeypatch, probe, walk_head, walk_max
+):
+    """Scoping exactly like the lists: for every role, every page of a search holds the
+    demands the list shows with the same text filter, newest first."""
+    from sanfuwu.demands.selectors import DemandFilters, demand_list
+    from sanfuwu.search import selectors
+
+    monkeypatch.setattr(selectors, "PROBE", probe)
+    monkeypatch.setattr(selectors, "WALK_HEAD", walk_head)
+    monkeypatch.setattr(selectors, "WALK_MAX", walk_max)
+    units = [tiny.dept, tiny.other_dept, tiny.community, tiny.section, None]
+    for i in range(15):
+        title = "小区噪音扰民" if i % 2 else "电梯故障"
+        d = hotline_demand(tiny, title=f"{title}{i}", body="请尽快处理。")
+        if units[i % 5] is not None:
+            services.demand_dispatch(
+                demand=d,
+                by=tiny.users["dispatcher"],
+                lead_unit=units[i % 5],
+                category=tiny.category,
+            )
+    # the person served finds their own demand (as submitter), and nobody else's
+    services.demand_submit(
+        by=tiny.users["resident"],
+        title="楼下噪音",
+        body="每晚都有。",
+        kind="complaint",
+        channel="portal",
+        contact_name="李四",
+        contact_phone="13900000000",
+    )
+    for name, user in tiny.users.items():
+        for term in ["噪音", "电梯", "噪音 扰民", "施工"]:
+            listed = _all_pages(
+                lambda cursor, u=user, t=term: demand_list(
+                    user=u, filters=DemandFilters(text=t), limit=2, cursor=cursor
+                )
+            )
+            searched = _all_pages(
+                lambda cursor, u=user, t=term: search_demands(
+                    user=u, query=t, limit=2, cursor=cursor
+                )
+            )
+            assert searched == listed, (name, term)
+    assert _all_pages(
+        lambda c: search_demands(user=tiny.users["handler"], query="噪音", cursor=c)
+    ), "the handler's scope holds matches: the comparison above is not of empty pages"
+
+
+def test_a_typed_id_outside_the_scope_is_not_found(tiny):
+    theirs = hotline_demand(tiny, title="学校停车", body="门口乱停。")
+    services.demand_dispatch(
+        demand=theirs,
+        by=tiny.users["dispatcher"],
+        lead_unit=tiny.other_dept,
+        category=tiny.category,
+    )
+    hotline_demand(tiny, title="停车难", body="车位少。", dispatch=True)
+    assert ids(search_demands(user=tiny.users["handler"], query=str(theirs.pk))) == []
+    assert ids(search_demands(user=tiny.users["other_handler"], query=str(theirs.pk))) == [
+        theirs.pk
+    ]
