@@ -5,9 +5,12 @@
 
 Uses bench/generate.py's cached data set (generating it if missing), tops the events up to
 `--events` with progress notes (the generator writes 5–8 per demand), fills the rate facts
-with `rebuild_metrics` once, then prints `RESULT` lines: the median of the rates by unit /
-by month for the district and for a street, the raw SQL GROUP BY on the demand table that
-the same page would need without fact rows, their ratio, and the whole page.
+and their rollup with `rebuild_metrics` once (or only the rollup when the facts are cached),
+then prints `RESULT` lines: the median of the rates by unit / by month for the district and
+for a street (from the rollup, and from the facts for comparison), the raw SQL GROUP BY on
+the demand table that the same page would need without fact rows, their ratio, the whole
+pages, and the cost of one fact refresh with its rollup upsert (the demand transaction's
+share).
 """
 
 from __future__ import annotations
@@ -96,18 +99,56 @@ def ensure_facts(db: str) -> None:
     from django.db import connection
 
     from sanfuwu.demands.models import Demand
-    from sanfuwu.metrics.facts import rebuild
-    from sanfuwu.metrics.models import DemandFact
+    from sanfuwu.metrics.facts import rebuild, rebuild_rollup
+    from sanfuwu.metrics.models import DemandFact, Rollup
 
     if DemandFact.objects.count() == Demand.objects.count():
         print("# rate facts cached", flush=True)
+        if not Rollup.objects.exists():
+            t0 = time.perf_counter()
+            rebuild_rollup()
+            with connection.cursor() as cur:
+                cur.execute("ANALYZE")
+            run.result(f"rebuild_rollup_{db}", time.perf_counter() - t0, "s")
+        print(f"# {Rollup.objects.count()} rollup rows", flush=True)
         return
     t0 = time.perf_counter()
-    n = rebuild(batch=10_000)
+    n = rebuild(batch=10_000)  # the facts, then the rollup
     with connection.cursor() as cur:
         cur.execute("ANALYZE")
     run.result(f"rebuild_metrics_{db}", time.perf_counter() - t0, "s")
-    print(f"# {n} fact rows", flush=True)
+    print(f"# {n} fact rows, {Rollup.objects.count()} rollup rows", flush=True)
+
+
+def refresh_cost_ms(n: int = 200) -> float:
+    """Median ms of facts.refresh_demand when the fact changed (so the rollup upsert runs),
+    for n demands spread over the table, in a transaction rolled back afterwards."""
+    from django.db import transaction
+    from django.db.models import F
+
+    from sanfuwu.demands.models import Demand
+    from sanfuwu.metrics.facts import refresh_demand
+    from sanfuwu.metrics.models import DemandFact
+
+    last = Demand.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    ids = list(range(1, last + 1, max(1, last // n)))[:n]
+    times = []
+
+    class Rollback(Exception):
+        pass
+
+    try:
+        with transaction.atomic():
+            # knock each fact off by one so that the refresh has a delta to upsert
+            DemandFact.objects.filter(pk__in=ids).update(open=1 - F("open"))
+            for pk in ids:
+                t0 = time.perf_counter()
+                refresh_demand(pk, action="bench")
+                times.append((time.perf_counter() - t0) * 1000)
+            raise Rollback
+    except Rollback:
+        pass
+    return statistics.median(times)
 
 
 def measure(db: str) -> None:
@@ -166,6 +207,23 @@ def measure(db: str) -> None:
         "rates_by_unit_street": lambda: selectors.rates(
             user=street_user, start=start, end=end, group_by="unit"
         ),
+        "trend_by_month": lambda: selectors.trend(
+            user=district, start=start, end=end, period="month"
+        ),
+        "trend_30d_by_day": lambda: selectors.trend(
+            user=district, start=end - timedelta(days=29), end=end, period="day"
+        ),
+        # the same reads from the fact rows (what every read cost before the rollup), and a
+        # grouping the rollup cannot answer
+        "facts_rates_by_unit": lambda: selectors.rates(
+            user=district, start=start, end=end, group_by="unit", use_rollup=False
+        ),
+        "facts_rates_by_month": lambda: selectors.rates(
+            user=district, start=start, end=end, group_by="month", use_rollup=False
+        ),
+        "facts_rates_by_category": lambda: selectors.rates(
+            user=district, start=start, end=end, group_by="category"
+        ),
         "raw_group_by_unit": raw("lead_unit_id"),
         "raw_group_by_month": raw(month),
     }
@@ -174,6 +232,7 @@ def measure(db: str) -> None:
         run.result(f"{name}_{db}", ms, "ms")
     run.result(f"ratio_unit_{db}", got["rates_by_unit"] / got["raw_group_by_unit"], "x")
     run.result(f"ratio_month_{db}", got["rates_by_month"] / got["raw_group_by_month"], "x")
+    run.result(f"refresh_demand_{db}", refresh_cost_ms(), "ms")
 
     factory = RequestFactory()
 

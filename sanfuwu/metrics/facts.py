@@ -12,13 +12,16 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Count, Sum
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 
 from sanfuwu.demands import sla
 from sanfuwu.demands.models import Category, Demand, Rating, RatingValue, Revisit
 from sanfuwu.demands.workflow import BEFORE_REPLY, CLOCK_STATES, State
 from sanfuwu.orgs.models import Unit
 
-from .models import DemandFact, ObjectType
+from .models import DemandFact, ObjectType, Rollup
 
 # events that change nothing a rate reads: no refresh
 SKIP_ACTIONS = frozenset({"reveal_contact", "attach", "note", "contribute"})
@@ -196,6 +199,8 @@ def fact_for(
 
 FACT_COLUMNS = [f.attname for f in DemandFact._meta.concrete_fields]
 FACT_FIELDS = [c for c in FACT_COLUMNS if c != "demand_id"]
+# the summed measures: every fact column after the dimensions
+MEASURES = tuple(FACT_FIELDS[FACT_FIELDS.index("received") :])
 
 
 def _facts(rows: Iterable[dict[str, Any]], lookups: _Lookups) -> Iterator[dict[str, Any]]:
@@ -217,10 +222,14 @@ def _facts(rows: Iterable[dict[str, Any]], lookups: _Lookups) -> Iterator[dict[s
 
 
 def refresh_demand(demand: Demand | int, *, action: str = "") -> None:
-    """Recompute the fact row of one demand (in the caller's transaction)."""
+    """Recompute the fact row of one demand and move its delta into the rollup (in the
+    caller's transaction)."""
     if action in SKIP_ACTIONS:
         return
     pk = demand.pk if isinstance(demand, Demand) else int(demand)
+    # lock the old fact first (PostgreSQL): two transactions refreshing the same demand
+    # must not both subtract the same old contribution from the rollup
+    old = DemandFact.objects.select_for_update().filter(pk=pk).values(*FACT_COLUMNS).first()
     row = Demand.objects.filter(pk=pk).values(*DEMAND_FIELDS).first()
     if row is None:
         return
@@ -229,7 +238,142 @@ def refresh_demand(demand: Demand | int, *, action: str = "") -> None:
         category_ids=[row["category_id"]] if row["category_id"] else [],
     )
     (fact,) = _facts([row], lookups)
-    DemandFact.objects.update_or_create(demand_id=pk, defaults={f: fact[f] for f in FACT_FIELDS})
+    if old is None:
+        DemandFact.objects.create(**{c: fact[c] for c in FACT_COLUMNS})
+    elif any(old[f] != fact[f] for f in FACT_FIELDS):
+        DemandFact.objects.filter(pk=pk).update(**{f: fact[f] for f in FACT_FIELDS})
+    else:
+        return
+    apply_rollup_delta(old, fact)
+
+
+# --- the rollup (models.Rollup): the facts summed per (day, week or month; unit) ----------
+
+ROLLUP_MEASURES = (*MEASURES, "replies")
+ROLLUP_KEY = ("grain", "day", "unit_path", "unit_id")
+ROLLUP_COLUMNS = (*ROLLUP_KEY, "facts", *ROLLUP_MEASURES)
+
+
+# the grains of the rollup rows (models.Grain): a row's `day` is the day, the Monday of the
+# ISO week or the first day of the month. Plain strings so that a process which loaded an
+# older models module still imports this one.
+DAY, WEEK, MONTH = "day", "week", "month"
+
+
+def grain_start(grain: str, d: date) -> date:
+    """The `day` of the rollup row of `grain` that holds the date d."""
+    if grain == WEEK:
+        return d - timedelta(days=d.weekday())
+    if grain == MONTH:
+        return d.replace(day=1)
+    return d
+
+
+GRAINS = (DAY, WEEK, MONTH)
+
+
+def _contributions(fact: dict[str, Any], sign: int, into: dict[tuple, dict[str, float]]) -> None:
+    """Add (sign = 1) or take away (sign = -1) one fact's share of the rollup rows: every
+    measure on the rows of its receipt day, its reply on the rows of its reply day."""
+    unit = (fact["unit_path"], fact["unit_id"])
+    for grain in GRAINS:
+        slot = into.setdefault((grain, grain_start(grain, fact["day"]), *unit), {})
+        slot["facts"] = slot.get("facts", 0) + sign
+        for m in MEASURES:
+            slot[m] = slot.get(m, 0) + sign * fact[m]
+    if fact["reply_day"] is not None and fact["replied"]:
+        for grain in GRAINS:
+            slot = into.setdefault((grain, grain_start(grain, fact["reply_day"]), *unit), {})
+            slot["replies"] = slot.get("replies", 0) + sign * fact["replied"]
+
+
+def rollup_delta(
+    old: dict[str, Any] | None, new: dict[str, Any] | None
+) -> dict[tuple, dict[str, float]]:
+    """Per rollup key, what changes when the fact `old` becomes `new` (either may be None);
+    keys whose every change is zero are left out."""
+    delta: dict[tuple, dict[str, float]] = {}
+    if old is not None:
+        _contributions(old, -1, delta)
+    if new is not None:
+        _contributions(new, 1, delta)
+    return {k: v for k, v in delta.items() if any(v.values())}
+
+
+def apply_rollup_delta(old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
+    """One upsert statement for every rollup row the change touches (none when nothing a
+    rate reads moved). Concurrent transactions add to the same row safely: ON CONFLICT
+    takes the row lock and adds to the committed value; keys are sorted so that two
+    transactions lock shared rows in the same order."""
+    delta = rollup_delta(old, new)
+    if not delta:
+        return
+    q = connection.ops.quote_name
+    table = q(Rollup._meta.db_table)
+    values = []
+    params: list[Any] = []
+    for key in sorted(delta):
+        change = delta[key]
+        values.append("(" + ", ".join(["%s"] * len(ROLLUP_COLUMNS)) + ")")
+        params += [*key, change.get("facts", 0), *(change.get(m, 0) for m in ROLLUP_MEASURES)]
+    adds = ", ".join(
+        f"{q(c)} = {table}.{q(c)} + excluded.{q(c)}" for c in ("facts", *ROLLUP_MEASURES)
+    )
+    with connection.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO {table} ({', '.join(q(c) for c in ROLLUP_COLUMNS)}) "
+            f"VALUES {', '.join(values)} "
+            f"ON CONFLICT ({', '.join(q(c) for c in ROLLUP_KEY)}) DO UPDATE SET {adds}",
+            params,
+        )
+
+
+@receiver(post_delete, sender=DemandFact)
+def _fact_deleted(sender, instance: DemandFact, **kwargs) -> None:
+    # a demand deleted (cascade): its share leaves the rollup too
+    apply_rollup_delta({c: getattr(instance, c) for c in FACT_COLUMNS}, None)
+
+
+def rebuild_rollup() -> int:
+    """Recompute every rollup row from the fact rows (two GROUP BYs); returns the rows."""
+    rows: dict[tuple, dict[str, float]] = {}
+
+    def add(key: tuple, values: dict[str, float]) -> None:
+        slot = rows.setdefault(key, {})
+        for m, v in values.items():
+            slot[m] = slot.get(m, 0) + (v or 0)
+
+    sums = {m: Sum(m) for m in MEASURES}
+    for r in (
+        DemandFact.objects.order_by()
+        .values("day", "unit_path", "unit_id")
+        .annotate(n_facts=Count("pk"), **sums)
+    ):
+        values = {"facts": r["n_facts"], **{m: r[m] for m in MEASURES}}
+        for grain in GRAINS:
+            add((grain, grain_start(grain, r["day"]), r["unit_path"], r["unit_id"]), values)
+    for r in (
+        DemandFact.objects.filter(reply_day__isnull=False, replied__gt=0)
+        .order_by()
+        .values("reply_day", "unit_path", "unit_id")
+        .annotate(n=Sum("replied"))
+    ):
+        values = {"replies": r["n"]}
+        for grain in GRAINS:
+            add((grain, grain_start(grain, r["reply_day"]), r["unit_path"], r["unit_id"]), values)
+    q = connection.ops.quote_name
+    table = q(Rollup._meta.db_table)
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(f"DELETE FROM {table}")
+        cur.executemany(
+            f"INSERT INTO {table} ({', '.join(q(c) for c in ROLLUP_COLUMNS)}) "
+            f"VALUES ({', '.join(['%s'] * len(ROLLUP_COLUMNS))})",
+            [
+                (*key, v.get("facts", 0), *(v.get(m, 0) for m in ROLLUP_MEASURES))
+                for key, v in rows.items()
+            ],
+        )
+    return len(rows)
 
 
 def _insert(facts: Iterable[dict[str, Any]]) -> None:
@@ -246,11 +390,14 @@ def _insert(facts: Iterable[dict[str, Any]]) -> None:
 
 
 def rebuild(*, batch: int = 5000, log=None) -> int:
-    """Recompute every fact row from the demands (management command rebuild_metrics)."""
+    """Recompute every fact row from the demands, then the rollup from the facts
+    (management command rebuild_metrics)."""
     lookups = _Lookups()
     n = 0
     with transaction.atomic():
-        DemandFact.objects.all().delete()
+        # plain DELETE: the ORM's would load every fact to send post_delete
+        with connection.cursor() as cur:
+            cur.execute(f"DELETE FROM {connection.ops.quote_name(DemandFact._meta.db_table)}")
         last = 0
         while True:
             rows = list(
@@ -263,4 +410,7 @@ def rebuild(*, batch: int = 5000, log=None) -> int:
             last = rows[-1]["id"]
             if log is not None and n % (batch * 20) == 0:
                 log(f"{n} demands")
+        rows_rolled = rebuild_rollup()
+        if log is not None:
+            log(f"{rows_rolled} rollup rows")
     return n

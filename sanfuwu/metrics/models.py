@@ -63,3 +63,57 @@ class DemandFact(models.Model):
             models.Index(fields=["unit_path", "day"], name="fact_unitpath_day"),
             models.Index(fields=["reply_day"], name="fact_reply_day"),
         ]
+
+
+class Grain(models.TextChoices):
+    DAY = "day", "日"
+    WEEK = "week", "周"  # ISO week, `day` is its Monday
+    MONTH = "month", "月"
+
+
+class Rollup(models.Model):
+    """The fact rows summed per (day, ISO week or month; unit): what the rates need when no
+    category/kind/channel/level/object-type/handler filter or grouping applies
+    (docs/adr/0017-metrics-daily-rollup.md).
+
+    Kept from each fact row's delta (new minus old) in the same transaction
+    (facts.refresh_demand), rebuilt from the facts by facts.rebuild_rollup. Every measure of
+    DemandFact is summed by the receipt day (`day`); `replies` alone counts the facts whose
+    reply came on that day (the trend's "replied"), whatever their receipt day.
+    """
+
+    grain = models.CharField(max_length=5, choices=Grain.choices)
+    day = models.DateField("日期")  # the day, the week's Monday or the month's first day
+    unit = models.ForeignKey(
+        "orgs.Unit", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    unit_path = models.CharField(max_length=255)
+    # fact rows received on `day` (or in the month): a group exists when this is > 0
+    facts = models.IntegerField(default=0)
+    received = models.IntegerField(default=0)
+    valid = models.IntegerField(default=0)
+    sign_due = models.IntegerField(default=0)
+    signed_on_time = models.IntegerField(default=0)
+    reply_due = models.IntegerField(default=0)
+    replied_on_time = models.IntegerField(default=0)
+    resolved = models.IntegerField(default=0)
+    revisited = models.IntegerField(default=0)
+    rated = models.IntegerField(default=0)
+    satisfied = models.IntegerField(default=0)
+    ever_replied = models.IntegerField(default=0)
+    reopened = models.IntegerField(default=0)
+    replied = models.IntegerField(default=0)
+    reply_workdays = models.FloatField(default=0.0)
+    open = models.IntegerField(default=0)
+    overdue = models.IntegerField(default=0)
+    replies = models.IntegerField(default=0)  # by reply day, for trend()
+
+    class Meta:
+        verbose_name = "统计日汇总"
+        verbose_name_plural = "统计日汇总"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["grain", "day", "unit_path", "unit"], name="rollup_key"
+            ),
+        ]
+        indexes = [models.Index(fields=["grain", "unit_path", "day"], name="rollup_unitpath_day")]

@@ -1,4 +1,6 @@
-"""Reads of the rates (docs/metrics.md): one SUM … GROUP BY over the fact rows, scoped.
+"""Reads of the rates (docs/metrics.md): one SUM … GROUP BY over the fact rows, scoped —
+or over the rollup rows (per day, week or month and unit) when no dimension beyond unit and
+period is asked for (docs/adr/0017-metrics-daily-rollup.md); both give the same figures.
 
 Public API used by the pages here and by the reports app: :func:`rates`, :func:`trend`,
 :func:`ranking`, :func:`scope_units`. Every figure carries its numerator and denominator.
@@ -12,7 +14,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import F, Model, Q, QuerySet, Sum
 
 from sanfuwu.core.errors import Forbidden, InvalidInput
 from sanfuwu.demands.models import Category, Channel, Kind, Level
@@ -20,7 +22,8 @@ from sanfuwu.orgs.models import Unit, UnitKind, User
 from sanfuwu.orgs.roles import SUBTREE_ROLES, Role
 from sanfuwu.orgs.selectors import user_scope
 
-from .models import DemandFact, ObjectType
+from .facts import DAY, MONTH, WEEK, grain_start
+from .models import DemandFact, ObjectType, Rollup
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,8 @@ FILTER_FIELDS = {
     "category": "category_id",
 }
 MAX_DAYS = 3 * 366
+# groupings the rollup answers (its key is day/week/month × unit): the others need the facts
+ROLLUP_GROUPS = frozenset({None, *PERIODS, "unit", "street"})
 
 
 def row_from_sums(key: str, label: str, s: dict[str, float]) -> RateRow:
@@ -176,9 +181,11 @@ def _base(
     unit: Unit | None,
     include_subunits: bool,
     filters: dict[str, Any] | None,
-) -> QuerySet[DemandFact]:
+    model: type[Model] = DemandFact,
+) -> QuerySet[Any]:
+    """The scoped rows of `model` (DemandFact, or Rollup: same unit and measure columns)."""
     paths = _scope_paths(user)
-    qs = DemandFact.objects.all()
+    qs = model._default_manager.all()
     if paths is not None:
         if not paths:
             raise Forbidden("无权查看统计")
@@ -201,6 +208,38 @@ def _base(
     return qs
 
 
+def _active_filters(filters: dict[str, Any] | None) -> dict[str, Any]:
+    return {k: v for k, v in (filters or {}).items() if v not in (None, "")}
+
+
+def _rollup_days(start: date, end: date, grain: str) -> Q:
+    """The rollup rows that cover the days start…end exactly: rows of `grain` (week or
+    month) for the whole weeks/months inside, day rows for the days before and after."""
+    if grain == DAY:
+        return Q(grain=DAY, day__gte=start, day__lte=end)
+    step = (lambda d: d + timedelta(days=7)) if grain == WEEK else _next_month
+    first = start if grain_start(grain, start) == start else step(grain_start(grain, start))
+    last = grain_start(grain, end)  # the row holding `end`: whole only if it ends on `end`
+    after = step(last) if step(last) - timedelta(days=1) == end else last
+    if first >= after:
+        return Q(grain=DAY, day__gte=start, day__lte=end)
+    q = Q(grain=grain, day__gte=first, day__lt=after)
+    if start < first:
+        q |= Q(grain=DAY, day__gte=start, day__lt=first)
+    if after <= end:
+        q |= Q(grain=DAY, day__gte=after, day__lte=end)
+    return q
+
+
+def _grain_for(period: str | None) -> str:
+    """The coarsest rollup rows whose days fold into `period` without splitting."""
+    return {"day": DAY, "week": WEEK}.get(period or "", MONTH)
+
+
+def _next_month(d: date) -> date:
+    return (d.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
 def _check_period(start: date, end: date) -> None:
     if end < start:
         raise InvalidInput("结束日期不能早于开始日期", field="end")
@@ -208,7 +247,7 @@ def _check_period(start: date, end: date) -> None:
         raise InvalidInput("统计区间不能超过三年", field="start")
 
 
-def _sums(qs: QuerySet[DemandFact], group: str | None) -> list[dict[str, Any]]:
+def _sums(qs: QuerySet[Any], group: str | None) -> list[dict[str, Any]]:
     aggregates = {f"s_{m}": Sum(m) for m in MEASURES}
     if group is None:
         return [qs.aggregate(**aggregates)]
@@ -280,15 +319,25 @@ def rates(
     unit: Unit | None = None,
     include_subunits: bool = True,
     filters: dict[str, Any] | None = None,
+    use_rollup: bool = True,
 ) -> list[RateRow]:
     """The rates of the demands received from `start` to `end` (inclusive, Asia/Shanghai
-    dates) in the user's scope, one total row or one row per group (see module GROUPS)."""
+    dates) in the user's scope, one total row or one row per group (see module GROUPS).
+
+    Read from the rollup when it can answer (no filter, grouping in ROLLUP_GROUPS), else
+    from the facts; `use_rollup=False` forces the facts (the tests compare the two)."""
     _check_period(start, end)
     if group_by is not None and group_by not in GROUPS:
         raise InvalidInput(f"未知的分组：{group_by}", field="group_by")
-    qs = _base(user, unit=unit, include_subunits=include_subunits, filters=filters).filter(
-        day__gte=start, day__lte=end
-    )
+    if use_rollup and group_by in ROLLUP_GROUPS and not _active_filters(filters):
+        qs = _base(user, unit=unit, include_subunits=include_subunits, filters=None, model=Rollup)
+        # facts > 0: a row left with no fact (its demands moved away, or only replies on
+        # that day) is no group, as in the facts
+        qs = qs.filter(_rollup_days(start, end, _grain_for(group_by)), facts__gt=0)
+    else:
+        qs = _base(user, unit=unit, include_subunits=include_subunits, filters=filters).filter(
+            day__gte=start, day__lte=end
+        )
     if group_by is None:
         return [row_from_sums("total", "合计", _strip(_sums(qs, None)[0]))]
     if group_by in PERIODS:
@@ -337,7 +386,7 @@ def _labels(group_by: str) -> Callable[[list[Any]], dict[Any, str]]:
 
 
 def _by_unit(
-    user: User | None, qs: QuerySet[DemandFact], unit: Unit | None, include_subunits: bool
+    user: User | None, qs: QuerySet[Any], unit: Unit | None, include_subunits: bool
 ) -> list[RateRow]:
     """One row per child of `unit` (default: the user's top scope unit), with its subtree
     unless include_subunits is False; plus a row for what the unit itself leads."""
@@ -359,7 +408,7 @@ def _by_unit(
 
 
 def _fold_units(
-    qs: QuerySet[DemandFact], units: list[Unit], *, own: Unit | None, include_subunits: bool
+    qs: QuerySet[Any], units: list[Unit], *, own: Unit | None, include_subunits: bool
 ) -> list[RateRow]:
     by_path = {u.path: u for u in units}
     folded: dict[str, dict[str, float]] = {u.path: {} for u in units}
@@ -383,7 +432,7 @@ def _fold_units(
     return rows
 
 
-def _by_street(qs: QuerySet[DemandFact]) -> list[RateRow]:
+def _by_street(qs: QuerySet[Any]) -> list[RateRow]:
     """One row per 镇街; what district departments lead is one row 区级部门."""
     streets = {u.path: u for u in Unit.objects.filter(kind=UnitKind.STREET)}
     folded: dict[str, dict[str, float]] = {p: {} for p in sorted(streets)}
@@ -406,13 +455,34 @@ def _by_street(qs: QuerySet[DemandFact]) -> list[RateRow]:
 
 
 def trend(
-    *, user: User | None, start: date, end: date, period: str, unit: Unit | None = None
+    *,
+    user: User | None,
+    start: date,
+    end: date,
+    period: str,
+    unit: Unit | None = None,
+    use_rollup: bool = True,
 ) -> list[tuple[str, int, int, int]]:
     """(period, received, replied, overdue) per period: received and (now) overdue by the
     day the demand came in, replied by the day of its reply."""
     _check_period(start, end)
-    base = _base(user, unit=unit, include_subunits=True, filters=None)
     out: dict[str, list[int]] = {k: [0, 0, 0] for k in period_keys(start, end, period)}
+    if use_rollup:
+        # one read: the rollup keeps the replies on the reply day's row
+        rows = (
+            _base(user, unit=unit, include_subunits=True, filters=None, model=Rollup)
+            .filter(_rollup_days(start, end, _grain_for(period)))
+            .order_by()
+            .values("day")
+            .annotate(n=Sum("received"), r=Sum("replies"), o=Sum("overdue"))
+        )
+        for r in rows:
+            slot = out.setdefault(period_key(r["day"], period), [0, 0, 0])
+            slot[0] += int(r["n"] or 0)
+            slot[1] += int(r["r"] or 0)
+            slot[2] += int(r["o"] or 0)
+        return [(k, v[0], v[1], v[2]) for k, v in out.items()]
+    base = _base(user, unit=unit, include_subunits=True, filters=None)
     received = (
         base.filter(day__gte=start, day__lte=end)
         .order_by()
