@@ -6,11 +6,11 @@
 Uses bench/generate.py's cached data set (generating it if missing), tops the events up to
 `--events` with progress notes (the generator writes 5–8 per demand), fills the rate facts
 and their rollup with `rebuild_metrics` once (or only the rollup when the facts are cached),
-then prints `RESULT` lines: the median of the rates by unit / by month for the district and
-for a street (from the rollup, and from the facts for comparison), the raw SQL GROUP BY on
-the demand table that the same page would need without fact rows, their ratio, the whole
-pages, and the cost of one fact refresh with its rollup upsert (the demand transaction's
-share).
+then prints `RESULT` lines: the median of the rates by unit / by month / by category for the
+district and for a street (from the rollup, and from the facts for comparison), the raw SQL
+GROUP BY on the demand table that the same page would need without fact rows, their ratio,
+the whole pages, and the cost of one fact refresh with its rollup upsert (the demand
+transaction's share).
 """
 
 from __future__ import annotations
@@ -213,6 +213,9 @@ def measure(db: str) -> None:
         "trend_30d_by_day": lambda: selectors.trend(
             user=district, start=end - timedelta(days=29), end=end, period="day"
         ),
+        "rates_by_category": lambda: selectors.rates(
+            user=district, start=start, end=end, group_by="category"
+        ),
         # the same reads from the fact rows (what every read cost before the rollup), and a
         # grouping the rollup cannot answer
         "facts_rates_by_unit": lambda: selectors.rates(
@@ -222,7 +225,10 @@ def measure(db: str) -> None:
             user=district, start=start, end=end, group_by="month", use_rollup=False
         ),
         "facts_rates_by_category": lambda: selectors.rates(
-            user=district, start=start, end=end, group_by="category"
+            user=district, start=start, end=end, group_by="category", use_rollup=False
+        ),
+        "facts_rates_by_level": lambda: selectors.rates(
+            user=district, start=start, end=end, group_by="level"
         ),
         "raw_group_by_unit": raw("lead_unit_id"),
         "raw_group_by_month": raw(month),

@@ -247,10 +247,10 @@ def refresh_demand(demand: Demand | int, *, action: str = "") -> None:
     apply_rollup_delta(old, fact)
 
 
-# --- the rollup (models.Rollup): the facts summed per (day, week or month; unit) ----------
+# --- the rollup (models.Rollup): the facts summed per (day, week or month; unit; category) --
 
 ROLLUP_MEASURES = (*MEASURES, "replies")
-ROLLUP_KEY = ("grain", "day", "unit_path", "unit_id")
+ROLLUP_KEY = ("grain", "day", "unit_path", "unit_id", "category_id")
 ROLLUP_COLUMNS = (*ROLLUP_KEY, "facts", *ROLLUP_MEASURES)
 
 
@@ -270,6 +270,17 @@ def grain_start(grain: str, d: date) -> date:
 
 
 GRAINS = (DAY, WEEK, MONTH)
+# week and month rows are split by first-level category (the dashboards' top categories);
+# day rows are not: per day, unit and category they would hardly sum anything up
+# (docs/adr/0017-metrics-daily-rollup.md)
+CATEGORY_GRAINS = (WEEK, MONTH)
+NO_CATEGORY = 0  # no category pk is 0; a NULL in the unique key would never conflict
+
+
+def rollup_category(grain: str, category_id: int | None) -> int:
+    """The rollup row's category_id: the fact's first-level category (NO_CATEGORY for none)
+    on week and month rows; NO_CATEGORY on day rows, which are not split by category."""
+    return (category_id or NO_CATEGORY) if grain in CATEGORY_GRAINS else NO_CATEGORY
 
 
 def _contributions(fact: dict[str, Any], sign: int, into: dict[tuple, dict[str, float]]) -> None:
@@ -277,13 +288,15 @@ def _contributions(fact: dict[str, Any], sign: int, into: dict[tuple, dict[str, 
     measure on the rows of its receipt day, its reply on the rows of its reply day."""
     unit = (fact["unit_path"], fact["unit_id"])
     for grain in GRAINS:
-        slot = into.setdefault((grain, grain_start(grain, fact["day"]), *unit), {})
+        key = (grain, grain_start(grain, fact["day"]), *unit)
+        slot = into.setdefault((*key, rollup_category(grain, fact["category_id"])), {})
         slot["facts"] = slot.get("facts", 0) + sign
         for m in MEASURES:
             slot[m] = slot.get(m, 0) + sign * fact[m]
     if fact["reply_day"] is not None and fact["replied"]:
         for grain in GRAINS:
-            slot = into.setdefault((grain, grain_start(grain, fact["reply_day"]), *unit), {})
+            key = (grain, grain_start(grain, fact["reply_day"]), *unit)
+            slot = into.setdefault((*key, rollup_category(grain, fact["category_id"])), {})
             slot["replies"] = slot.get("replies", 0) + sign * fact["replied"]
 
 
@@ -346,21 +359,25 @@ def rebuild_rollup() -> int:
     sums = {m: Sum(m) for m in MEASURES}
     for r in (
         DemandFact.objects.order_by()
-        .values("day", "unit_path", "unit_id")
+        .values("day", "unit_path", "unit_id", "category_id")
         .annotate(n_facts=Count("pk"), **sums)
     ):
         values = {"facts": r["n_facts"], **{m: r[m] for m in MEASURES}}
         for grain in GRAINS:
-            add((grain, grain_start(grain, r["day"]), r["unit_path"], r["unit_id"]), values)
+            start = grain_start(grain, r["day"])
+            category = rollup_category(grain, r["category_id"])
+            add((grain, start, r["unit_path"], r["unit_id"], category), values)
     for r in (
         DemandFact.objects.filter(reply_day__isnull=False, replied__gt=0)
         .order_by()
-        .values("reply_day", "unit_path", "unit_id")
+        .values("reply_day", "unit_path", "unit_id", "category_id")
         .annotate(n=Sum("replied"))
     ):
         values = {"replies": r["n"]}
         for grain in GRAINS:
-            add((grain, grain_start(grain, r["reply_day"]), r["unit_path"], r["unit_id"]), values)
+            start = grain_start(grain, r["reply_day"])
+            category = rollup_category(grain, r["category_id"])
+            add((grain, start, r["unit_path"], r["unit_id"], category), values)
     q = connection.ops.quote_name
     table = q(Rollup._meta.db_table)
     with transaction.atomic(), connection.cursor() as cur:

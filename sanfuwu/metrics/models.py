@@ -72,8 +72,9 @@ class Grain(models.TextChoices):
 
 
 class Rollup(models.Model):
-    """The fact rows summed per (day, ISO week or month; unit): what the rates need when no
-    category/kind/channel/level/object-type/handler filter or grouping applies
+    """The fact rows summed per (day, ISO week or month; unit), the week and month rows also
+    per first-level category: what the rates need when no kind/channel/level/object-type/
+    handler/category filter and no grouping but by period, unit, street or category applies
     (docs/adr/0017-metrics-daily-rollup.md).
 
     Kept from each fact row's delta (new minus old) in the same transaction
@@ -88,6 +89,8 @@ class Rollup(models.Model):
         "orgs.Unit", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
     )
     unit_path = models.CharField(max_length=255)
+    # week and month rows: the facts' first-level category (0: none); day rows: 0, not split
+    category_id = models.IntegerField(default=0)
     # fact rows received on `day` (or in the month): a group exists when this is > 0
     facts = models.IntegerField(default=0)
     received = models.IntegerField(default=0)
@@ -113,7 +116,7 @@ class Rollup(models.Model):
         verbose_name_plural = "统计日汇总"
         constraints = [
             models.UniqueConstraint(
-                fields=["grain", "day", "unit_path", "unit"], name="rollup_key"
+                fields=["grain", "day", "unit_path", "unit", "category_id"], name="rollup_key"
             ),
         ]
         indexes = [models.Index(fields=["grain", "unit_path", "day"], name="rollup_unitpath_day")]

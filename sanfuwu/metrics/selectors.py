@@ -1,6 +1,7 @@
 """Reads of the rates (docs/metrics.md): one SUM … GROUP BY over the fact rows, scoped —
-or over the rollup rows (per day, week or month and unit) when no dimension beyond unit and
-period is asked for (docs/adr/0017-metrics-daily-rollup.md); both give the same figures.
+or over the rollup rows (per day, week or month and unit; weeks and months also per
+first-level category) when no dimension beyond unit, period and category is asked for
+(docs/adr/0017-metrics-daily-rollup.md); both give the same figures.
 
 Public API used by the pages here and by the reports app: :func:`rates`, :func:`trend`,
 :func:`ranking`, :func:`scope_units`. Every figure carries its numerator and denominator.
@@ -22,7 +23,7 @@ from sanfuwu.orgs.models import Unit, UnitKind, User
 from sanfuwu.orgs.roles import SUBTREE_ROLES, Role
 from sanfuwu.orgs.selectors import user_scope
 
-from .facts import DAY, MONTH, WEEK, grain_start
+from .facts import DAY, MONTH, NO_CATEGORY, WEEK, grain_start
 from .models import DemandFact, ObjectType, Rollup
 
 
@@ -105,8 +106,9 @@ FILTER_FIELDS = {
     "category": "category_id",
 }
 MAX_DAYS = 3 * 366
-# groupings the rollup answers (its key is day/week/month × unit): the others need the facts
-ROLLUP_GROUPS = frozenset({None, *PERIODS, "unit", "street"})
+# groupings the rollup answers (its key is day/week/month × unit, × first-level category for
+# week and month): the others need the facts
+ROLLUP_GROUPS = frozenset({None, *PERIODS, "unit", "street", "category"})
 
 
 def row_from_sums(key: str, label: str, s: dict[str, float]) -> RateRow:
@@ -212,28 +214,58 @@ def _active_filters(filters: dict[str, Any] | None) -> dict[str, Any]:
     return {k: v for k, v in (filters or {}).items() if v not in (None, "")}
 
 
-def _rollup_days(start: date, end: date, grain: str) -> Q:
-    """The rollup rows that cover the days start…end exactly: rows of `grain` (week or
-    month) for the whole weeks/months inside, day rows for the days before and after."""
-    if grain == DAY:
-        return Q(grain=DAY, day__gte=start, day__lte=end)
+def _whole(start: date, end: date, grain: str) -> tuple[date, date] | None:
+    """[first, after): the starts of the rows of `grain` (week or month) whose days all lie
+    in start…end, or None when there is none."""
     step = (lambda d: d + timedelta(days=7)) if grain == WEEK else _next_month
     first = start if grain_start(grain, start) == start else step(grain_start(grain, start))
     last = grain_start(grain, end)  # the row holding `end`: whole only if it ends on `end`
     after = step(last) if step(last) - timedelta(days=1) == end else last
-    if first >= after:
-        return Q(grain=DAY, day__gte=start, day__lte=end)
-    q = Q(grain=grain, day__gte=first, day__lt=after)
-    if start < first:
-        q |= Q(grain=DAY, day__gte=start, day__lt=first)
-    if after <= end:
-        q |= Q(grain=DAY, day__gte=after, day__lte=end)
+    return (first, after) if first < after else None
+
+
+def _cover(start: date, end: date, grains: tuple[str, ...]) -> tuple[Q | None, list[tuple]]:
+    """The rollup rows of `grains` (coarsest first) that cover the days start…end: month
+    rows for the whole months, week rows for the whole weeks left at the edges; and the
+    (first, last) day spans left over, which need day rows or facts."""
+    if not grains:
+        return None, [(start, end)]
+    span = _whole(start, end, grains[0])
+    if span is None:
+        return _cover(start, end, grains[1:])
+    first, after = span
+    q = Q(grain=grains[0], day__gte=first, day__lt=after)
+    rest: list[tuple] = []
+    for a, b in ((start, first - timedelta(days=1)), (after, end)):
+        if a <= b:
+            more, left = _cover(a, b, grains[1:])
+            if more is not None:
+                q |= more
+            rest += left
+    return q, rest
+
+
+def _rollup_days(start: date, end: date, grains: tuple[str, ...]) -> Q:
+    """The rollup rows that cover the days start…end exactly: rows of `grains` where they
+    are whole, day rows for the days left over."""
+    q, rest = _cover(start, end, grains)
+    for a, b in rest:
+        day = Q(grain=DAY, day__gte=a, day__lte=b)
+        q = q | day if q is not None else day
+    assert q is not None  # start <= end: something covers them
     return q
 
 
-def _grain_for(period: str | None) -> str:
-    """The coarsest rollup rows whose days fold into `period` without splitting."""
-    return {"day": DAY, "week": WEEK}.get(period or "", MONTH)
+def _grains_for(group_by: str | None) -> tuple[str, ...]:
+    """The rollup rows to read for a grouping: for a period, those whose days fold into it
+    without splitting (a week may straddle two months); else months, then weeks."""
+    if group_by == "day":
+        return ()
+    if group_by == "week":
+        return (WEEK,)
+    if group_by in PERIODS:
+        return (MONTH,)
+    return (MONTH, WEEK)
 
 
 def _next_month(d: date) -> date:
@@ -329,15 +361,24 @@ def rates(
     _check_period(start, end)
     if group_by is not None and group_by not in GROUPS:
         raise InvalidInput(f"未知的分组：{group_by}", field="group_by")
+    facts = lambda: _base(  # noqa: E731
+        user, unit=unit, include_subunits=include_subunits, filters=filters
+    )
+    edges = None  # category from the rollup: the (first, last) day spans it leaves to the facts
     if use_rollup and group_by in ROLLUP_GROUPS and not _active_filters(filters):
         qs = _base(user, unit=unit, include_subunits=include_subunits, filters=None, model=Rollup)
+        grains = _grains_for(group_by)
+        if group_by == "category":
+            # day rows carry no category: the days outside whole weeks come from the facts
+            covered, edges = _cover(start, end, grains)
+            covered = covered if covered is not None else Q(pk__in=[])
+        else:
+            covered = _rollup_days(start, end, grains)
         # facts > 0: a row left with no fact (its demands moved away, or only replies on
         # that day) is no group, as in the facts
-        qs = qs.filter(_rollup_days(start, end, _grain_for(group_by)), facts__gt=0)
+        qs = qs.filter(covered, facts__gt=0)
     else:
-        qs = _base(user, unit=unit, include_subunits=include_subunits, filters=filters).filter(
-            day__gte=start, day__lte=end
-        )
+        qs = facts().filter(day__gte=start, day__lte=end)
     if group_by is None:
         return [row_from_sums("total", "合计", _strip(_sums(qs, None)[0]))]
     if group_by in PERIODS:
@@ -353,12 +394,33 @@ def rates(
     column = "handler_id" if group_by == "handler" else column
     labels = _labels(group_by)
     out = [(r["g"], _strip(r)) for r in _sums(qs, column)]
+    if edges is not None:
+        out = _by_category_with_edges(out, facts(), edges)
     keys = [k for k, _ in out]
     names = labels(keys)
     rows = [
         row_from_sums(str(k if k is not None else ""), names.get(k, "未分类"), s) for k, s in out
     ]
     return sorted(rows, key=lambda r: (-r.received, r.key))
+
+
+def _by_category_with_edges(
+    from_rollup: list[tuple[Any, dict[str, float]]],
+    facts: QuerySet[Any],
+    edges: list[tuple],
+) -> list[tuple[Any, dict[str, float]]]:
+    """The rollup's sums per category (NO_CATEGORY for none) plus the facts' of the edge
+    days, keyed as the facts key them (None for none)."""
+    by_key: dict[Any, dict[str, float]] = {}
+    for k, s in from_rollup:
+        _add(by_key.setdefault(k if k != NO_CATEGORY else None, {}), s)
+    if edges:
+        days = Q()
+        for a, b in edges:
+            days |= Q(day__gte=a, day__lte=b)
+        for r in _sums(facts.filter(days), "category_id"):
+            _add(by_key.setdefault(r["g"], {}), _strip(r))
+    return list(by_key.items())
 
 
 def _labels(group_by: str) -> Callable[[list[Any]], dict[Any, str]]:
@@ -471,7 +533,7 @@ def trend(
         # one read: the rollup keeps the replies on the reply day's row
         rows = (
             _base(user, unit=unit, include_subunits=True, filters=None, model=Rollup)
-            .filter(_rollup_days(start, end, _grain_for(period)))
+            .filter(_rollup_days(start, end, _grains_for(period)))
             .order_by()
             .values("day")
             .annotate(n=Sum("received"), r=Sum("replies"), o=Sum("overdue"))

@@ -10,6 +10,7 @@ rebuilt from the facts. On PostgreSQL, concurrent transactions add to the same r
 from __future__ import annotations
 
 import heapq
+import importlib
 import random
 import threading
 from dataclasses import replace
@@ -23,7 +24,7 @@ from sanfuwu.conftest import make_user
 from sanfuwu.core import clock
 from sanfuwu.core.errors import DomainError
 from sanfuwu.demands import services
-from sanfuwu.demands.models import Demand
+from sanfuwu.demands.models import Category, Demand
 from sanfuwu.demands.workflow import TransitionError
 from sanfuwu.metrics import selectors
 from sanfuwu.metrics.facts import ROLLUP_COLUMNS, ROLLUP_KEY, rebuild_rollup
@@ -37,7 +38,8 @@ DAYS = 50  # receipts from 03-25 to 05-13; the last actions fall in late May
 
 
 def rollup_rows() -> dict[tuple, tuple]:
-    """The rollup's rows with anything in them, keyed (grain, day, unit_path, unit_id)."""
+    """The rollup's rows with anything in them, keyed (grain, day, unit_path, unit_id,
+    category_id)."""
     out = {}
     for r in Rollup.objects.values(*ROLLUP_COLUMNS):
         measures = tuple(round(r[c], 6) for c in ROLLUP_COLUMNS if c not in ROLLUP_KEY)
@@ -297,11 +299,19 @@ def test_filters_and_other_groupings_read_the_facts(tiny):
     assert total.received == 0  # from the (now empty) rollup
     (kind,) = selectors.rates(user=leader, start=day, end=day, filters={"kind": "consult"})
     assert kind.received == 1  # a filter: from the facts
-    cats = selectors.rates(user=leader, start=day, end=day, group_by="category")
-    assert [r.received for r in cats] == [1]
+    levels = selectors.rates(user=leader, start=day, end=day, group_by="level")
+    assert [r.received for r in levels] == [1]  # a grouping the rollup has not: the facts
+    # by category: the whole weeks and months from the rollup, the days around from the facts
+    april = (date(2026, 4, 1), date(2026, 4, 30))
+    assert selectors.rates(user=leader, start=april[0], end=april[1], group_by="category") == []
+    edge = selectors.rates(user=leader, start=day, end=date(2026, 5, 3), group_by="category")
+    assert [r.received for r in edge] == [1]  # 04-29…05-03: no whole week, only facts
     rebuild_rollup()
     (total,) = selectors.rates(user=leader, start=day, end=day)
     assert total.received == 1
+    (cat,) = selectors.rates(user=leader, start=april[0], end=april[1], group_by="category")
+    top = Category.objects.get(path=tiny.category.path.split("/")[0])  # first level
+    assert (cat.key, cat.label, cat.received) == (str(top.pk), top.name, 1)
 
 
 def test_a_fact_deleted_with_its_demand_leaves_the_rollup(tiny):
@@ -317,6 +327,33 @@ def test_a_fact_deleted_with_its_demand_leaves_the_rollup(tiny):
     assert rollup_rows()
     DemandFact.objects.filter(pk=d.pk).delete()
     assert rollup_rows() == {}
+
+
+def test_migration_0003_splits_the_week_and_month_rows_by_category(tiny):
+    """The data step of migration 0003 turns unsplit week and month rows (as 0002 kept them)
+    into the rows the deltas keep now."""
+    from django.apps import apps
+
+    split = importlib.import_module("sanfuwu.metrics.migrations.0003_rollup_category")
+    driver = Driver(tiny, 6)
+    driver.run(30)
+    live = rollup_rows()
+    assert any(key[0] != "day" and key[4] != 0 for key in live)  # categorised rows exist
+    # the week and month rows as migration 0002 kept them: one per unit, no category
+    old = Rollup.objects.filter(grain__in=["week", "month"])
+    merged: dict[tuple, dict[str, float]] = {}
+    for r in old.values(*ROLLUP_COLUMNS):
+        slot = merged.setdefault((r["grain"], r["day"], r["unit_path"], r["unit_id"]), {})
+        for c in ROLLUP_COLUMNS[len(ROLLUP_KEY) :]:
+            slot[c] = slot.get(c, 0) + r[c]
+    old.delete()
+    Rollup.objects.bulk_create(
+        Rollup(grain=g, day=d, unit_path=p, unit_id=u, category_id=0, **v)
+        for (g, d, p, u), v in merged.items()
+    )
+    assert rollup_rows() != live
+    split.split_by_category(apps, None)
+    assert rollup_rows() == live
 
 
 POSTGRES_ONLY = [
