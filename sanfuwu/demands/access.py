@@ -63,34 +63,112 @@ def scoped_ids_sql(user: User | None) -> tuple[str, list[Any]] | None:
     return _visible_ids_sql(scope, subtree_paths, scope.unit_ids(MEMBER_ROLES))
 
 
-def _visible_ids_sql(
-    scope: UserScope, subtree_paths: set[str], member_units: set[int]
-) -> tuple[str, list[Any]]:
-    """One UNION of index lookups (no OR): the planner can start from the few rows a user
-    may see instead of walking the whole demand table backwards looking for them."""
+def scoped_ids_newest_first_sql(
+    user: User | None, *, below: int | None, limit: int
+) -> tuple[str, list[Any]] | None:
+    """The same demands as scoped_ids_sql, as the SQL of the newest `limit` rows of their ids
+    below `below`, highest first, streamed rather than gathered: one ordered index scan per
+    lookup (a unit's parties by (unit, demand)), merged, stopping at `limit`. A demand that
+    holds several parts of the scope comes once per part (the caller drops the repeats), so
+    the rows are complete down to the last id returned. None where scoped_ids_sql is None.
+    PostgreSQL only (SQLite does not take a parenthesised SELECT in a UNION)."""
+    parts = _scoped_parts(user, per_unit=True)
+    if parts is None:
+        return None
+    branches, params = [], []
+    for sql, part_params in parts:
+        if below is not None:
+            sql, part_params = f"{sql} AND {_id_column(sql)} < %s", [*part_params, below]
+        branches.append(f"({sql} ORDER BY 1 DESC)")
+        params += part_params
+    return f"{' UNION ALL '.join(branches)} ORDER BY 1 DESC LIMIT {int(limit)}", params
+
+
+def scoped_ids_among_sql(user: User | None, ids: list[int]) -> tuple[str, list[Any]] | None:
+    """Which of `ids` a scoped user may read, as SQL of one column `id`: each lookup of
+    scoped_ids_sql restricted to those ids (an index probe per id, never the whole scope).
+    None where scoped_ids_sql is None."""
+    parts = _scoped_parts(user, per_unit=False)
+    if parts is None:
+        return None
+    ids = [int(i) for i in ids] or [0]
+    marks = ", ".join(["%s"] * len(ids))
+    sql = " UNION ".join(f"{part} AND {_id_column(part)} IN ({marks})" for part, _ in parts)
+    params = [p for _, part_params in parts for p in [*part_params, *ids]]
+    return sql, params
+
+
+def _scoped_parts(user: User | None, *, per_unit: bool) -> list[tuple[str, list[Any]]] | None:
+    """The lookups of a scoped user (_visible_id_parts); None for who reads all or none."""
+    scope = user_scope(user)
+    if scope.user_id is None or scope.is_admin:
+        return None
+    subtree_paths = scope.paths(SUBTREE_ROLES)
+    if _covers_root(subtree_paths):
+        return None
+    return _visible_id_parts(scope, subtree_paths, scope.unit_ids(MEMBER_ROLES), per_unit=per_unit)
+
+
+def _id_column(part_sql: str) -> str:
+    return "demand_id" if part_sql.startswith("SELECT demand_id") else "id"
+
+
+# beyond this many units a lookup is one IN list (sorted by the planner), not a branch per
+# unit: each branch costs planning time
+STREAM_UNITS_MAX = 64
+
+
+def _visible_id_parts(
+    scope: UserScope, subtree_paths: set[str], member_units: set[int], *, per_unit: bool
+) -> list[tuple[str, list[Any]]]:
+    """The index lookups whose union is a user's demands, each `SELECT <id> FROM … WHERE …`;
+    `per_unit`: one lookup per unit (ordered by demand id from the (unit, demand) index)."""
     q = connection.ops.quote_name
     demand, party = q(Demand._meta.db_table), q(DemandParty._meta.db_table)
-    parts = [
-        f"SELECT id FROM {demand} WHERE submitter_id = %s",
-        f"SELECT id FROM {demand} WHERE recorded_by_id = %s",
+    parts: list[tuple[str, list[Any]]] = [
+        (f"SELECT id FROM {demand} WHERE submitter_id = %s", [scope.user_id]),
+        (f"SELECT id FROM {demand} WHERE recorded_by_id = %s", [scope.user_id]),
     ]
-    params: list[Any] = [scope.user_id, scope.user_id]
+
+    def by_unit(units: list[int], extra: str, extra_params: list[Any]) -> None:
+        if per_unit and len(units) <= STREAM_UNITS_MAX:
+            for unit in units:
+                parts.append(
+                    (
+                        f"SELECT demand_id FROM {party} WHERE unit_id = %s{extra}",
+                        [unit, *extra_params],
+                    )
+                )
+        else:
+            marks = ", ".join(["%s"] * len(units))
+            parts.append(
+                (
+                    f"SELECT demand_id FROM {party} WHERE unit_id IN ({marks}){extra}",
+                    [*units, *extra_params],
+                )
+            )
+
     if subtree_paths:
         # resolve the subtree first (units are few): the party lookup is then an index scan
         units = sorted(
             Unit.objects.filter(subtree_q(subtree_paths)).values_list("id", flat=True)
         ) or [0]
-        marks = ", ".join(["%s"] * len(units))
-        parts.append(f"SELECT demand_id FROM {party} WHERE unit_id IN ({marks})")
-        params += units
+        by_unit(units, "", [])
     if member_units:
-        marks = ", ".join(["%s"] * len(member_units))
         roles = ", ".join(["%s"] * len(HANDLING_PARTY_ROLES))
-        parts.append(
-            f"SELECT demand_id FROM {party} WHERE unit_id IN ({marks}) AND role IN ({roles})"
+        by_unit(
+            sorted(member_units), f" AND role IN ({roles})", [str(r) for r in HANDLING_PARTY_ROLES]
         )
-        params += sorted(member_units) + [str(r) for r in HANDLING_PARTY_ROLES]
-    return " UNION ".join(parts), params
+    return parts
+
+
+def _visible_ids_sql(
+    scope: UserScope, subtree_paths: set[str], member_units: set[int]
+) -> tuple[str, list[Any]]:
+    """One UNION of index lookups (no OR): the planner can start from the few rows a user
+    may see instead of walking the whole demand table backwards looking for them."""
+    parts = _visible_id_parts(scope, subtree_paths, member_units, per_unit=False)
+    return " UNION ".join(sql for sql, _ in parts), [p for _, ps in parts for p in ps]
 
 
 def access_demand(user: User | None, demand_id: int | str, *, for_update: bool = False) -> Demand:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,12 @@ from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 
 from sanfuwu.core.errors import InvalidInput
-from sanfuwu.demands.access import demands_visible_to, scoped_ids_sql
+from sanfuwu.demands.access import (
+    demands_visible_to,
+    scoped_ids_among_sql,
+    scoped_ids_newest_first_sql,
+    scoped_ids_sql,
+)
 from sanfuwu.demands.models import Demand
 from sanfuwu.orgs.models import User
 
@@ -20,10 +26,14 @@ from .tokens import query_tokens
 
 QUERY_MAX = 100  # characters of a list's text filter that are looked at
 PROBE = 200  # up to this many matches a term is rare: its ids are read at once
-# PostgreSQL, a scoped user and a common term: the newest WALK_MAX demands of the scope are
-# checked by primary key (the first WALK_HEAD alone first: a common term's page is there)
-WALK_MAX = 8000
-WALK_HEAD = 500
+# several words estimated in more documents than this: a scoped user's search skips the probe
+PROBE_SKIP = 20 * PROBE
+# PostgreSQL, a scoped user and a common term: the scope is walked newest first in windows of
+# WALK_HEAD, ×WALK_GROWTH, … rows (a common term's page is in the first), each checked by
+# primary key, until the walk has cost what reading the term's postings would (their count as
+# the planner estimates it), then the postings drive
+WALK_HEAD = 1000
+WALK_GROWTH = 8
 MAX_ANY_TOKENS = 32
 
 
@@ -83,26 +93,48 @@ def matches_before(tokens: list[str], *, before: int | None, limit: int) -> list
     return _ids(f"{sql} ORDER BY {key} DESC LIMIT {int(limit)}", params)
 
 
+def estimated_postings(tokens: list[str]) -> int:
+    """How many documents hold every token, as PostgreSQL's planner estimates it from the
+    index column's statistics (most common elements: close for a common term; an AND of
+    words is taken as independent). A plan, not a count: an exact count reads the index."""
+    match, params = match_sql(tokens)
+    with connection.cursor() as cur:
+        cur.execute(f"EXPLAIN (FORMAT JSON) {match}", params)
+        plan = cur.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
 def scoped_matches(
-    tokens: list[str], scope: tuple[str, list[Any]], *, before: int | None, limit: int
+    tokens: list[str],
+    user: User | None,
+    scope: tuple[str, list[Any]],
+    *,
+    before: int | None,
+    limit: int,
+    estimate: int | None = None,
 ) -> list[int]:
     """The ids of the matching demands among a scoped user's (`scope`: the SQL of their ids,
     access.scoped_ids_sql) below `before`, highest first; the side that is cheaper to walk
-    drives (docs/adr/0016-search-index.md).
+    drives (docs/adr/0016-search-index.md); `estimate`: estimated_postings(tokens) when the
+    caller has it.
 
-    PostgreSQL checks a search document by primary key cheaply, so the scope's ids are
-    walked newest first, each checked against the document, until the page is full (a
-    common term fills it from the first few dozen); a scope wider than WALK_MAX demands (a
-    street) is walked for its newest WALK_MAX, then the term's side drives: its postings
-    below those, read from the GIN index and joined to the scope. FTS5 is slow to seek one
-    rowid (a doclist read per probe) but fast to read a term's postings newest first, so on
-    SQLite the postings drive, each looked up in the scope's ids gathered once."""
-    scope_sql, scope_params = scope
-    scope_sql = f"SELECT id FROM ({scope_sql}) AS scope"
-    if before is not None:
-        scope_sql, scope_params = f"{scope_sql} WHERE id < %s", [*scope_params, before]
+    PostgreSQL: the scope is streamed newest first (access.scoped_ids_newest_first_sql: the
+    (unit, demand) index of each unit read backwards and merged, never gathered whole) and
+    each id checked against its document by primary key, until the page is full — a term
+    common in the scope fills it from the first window. A term rare in the scope: once the
+    walk has checked as many ids as the term has postings (the planner's estimate), the
+    postings below the walked ids drive, joined to the scope; so the work is bounded by
+    about twice the smaller side. SQLite: FTS5 is slow to seek one rowid (a doclist read per
+    probe) but fast to read a term's postings newest first, so the postings drive, each
+    looked up in the scope's ids gathered once."""
     match, match_params = match_sql(tokens)
     if connection.vendor != "postgresql":
+        scope_sql, scope_params = scope
+        scope_sql = f"SELECT id FROM ({scope_sql}) AS scope"
+        if before is not None:
+            scope_sql, scope_params = f"{scope_sql} WHERE id < %s", [*scope_params, before]
         # `+rowid`: not offered to FTS5 as a rowid constraint, which it would seek one by one
         return _ids(
             f"{match} AND +rowid IN ({scope_sql}) ORDER BY rowid DESC LIMIT {int(limit)}",
@@ -110,27 +142,44 @@ def scoped_matches(
         )
     table = SearchDocument._meta.db_table
     tsquery = match_params[0]
-    # the scope's newest ids straight from its index lookups (no join to the demand table)
-    newest = _ids(f"{scope_sql} ORDER BY id DESC LIMIT {WALK_MAX + 1}", scope_params)
+    if estimate is None:
+        estimate = estimated_postings(tokens)
+    budget = max(estimate, WALK_HEAD)
     found: list[int] = []
-    for chunk in (newest[:WALK_HEAD], newest[WALK_HEAD:WALK_MAX]):
-        if chunk and len(found) < limit:
-            # the primary key read backwards through the chunk; LIMIT stops at a full page
-            found += _ids(
-                f"SELECT demand_id FROM {table} WHERE demand_id = ANY(%s) "
-                f"AND tsv @@ %s::tsquery ORDER BY demand_id DESC LIMIT {int(limit) - len(found)}",
-                [chunk, tsquery],
+    below, window, walked = before, WALK_HEAD, 0
+    while True:
+        stream = scoped_ids_newest_first_sql(user, below=below, limit=window)
+        assert stream is not None  # a scoped user (scope is not None)
+        stream_sql, stream_params = stream
+        # one round trip a window: the window's rows stay in the database; the primary key
+        # is read backwards through its ids (ANY drops the repeats) and LIMIT stops at a
+        # full page
+        with connection.cursor() as cur:
+            cur.execute(
+                f"WITH walk AS MATERIALIZED ({stream_sql}) "
+                f"SELECT count(*), min(id), ARRAY(SELECT demand_id FROM {table} "
+                f"WHERE demand_id = ANY(ARRAY(SELECT id FROM walk)) AND tsv @@ %s::tsquery "
+                f"ORDER BY demand_id DESC LIMIT {int(limit) - len(found)}) FROM walk",
+                [*stream_params, tsquery],
             )
-    if len(found) >= limit or len(newest) <= WALK_MAX:
-        return found
-    # a wide scope and a term rare in it: the term's postings below the walked ids, from the
-    # GIN index, joined to the scope (the CTE keeps the planner from walking the primary key)
+            rows, lowest, hits = cur.fetchone()
+        found += hits
+        if len(found) >= limit or rows < window:  # a full page, or the whole scope walked
+            return found
+        # every id above the window's lowest was in it (the branches are merged in order)
+        below, walked = lowest, walked + rows
+        if walked >= budget:
+            break
+        window = min(window * WALK_GROWTH, budget - walked + WALK_HEAD)
+    # the term is rarer than the scope: its postings below the walked ids, from the GIN
+    # index, joined to the scope (the CTE keeps the planner from walking the primary key)
+    scope_sql, scope_params = scope
     rest = _ids(
         f"WITH hits AS MATERIALIZED (SELECT demand_id FROM {table} "
         f"WHERE tsv @@ %s::tsquery AND demand_id < %s) "
         f"SELECT demand_id FROM hits WHERE demand_id IN ({scope_sql}) "
         f"ORDER BY demand_id DESC LIMIT {int(limit) - len(found)}",
-        [tsquery, newest[WALK_MAX - 1], *scope_params],
+        [tsquery, below, *scope_params],
     )
     return found + rest
 
@@ -194,9 +243,27 @@ def search_demands(
     visible = visible.select_related(*LIST_RELATED).order_by("-pk")
     if before is not None:
         visible = visible.filter(pk__lt=before)
-    rare = probe(tokens) if tokens else []
+    # PostgreSQL, a scoped user and several words, each common (an AND the planner takes as
+    # independent): the probe would intersect their whole postings in a bitmap (30 ms at 1M)
+    # to learn whether the AND is rare; the scope's walk does not need to know
+    estimate = (
+        estimated_postings(tokens)
+        if scope is not None and tokens and connection.vendor == "postgresql"
+        else None
+    )
+    skip_probe = estimate is not None and len(tokens) > 1 and estimate > PROBE_SKIP
+    rare = None if skip_probe else probe(tokens) if tokens else []
     by_id = [int(text)] if text.isdigit() and len(text) < 10 else []
-    if rare is not None:
+    if rare is not None and scope is not None:
+        # the few matches checked against the scope one by one, not the scope gathered
+        among = scoped_ids_among_sql(user, [*rare, *by_id])
+        assert among is not None  # a scoped user
+        allowed = Demand.objects.filter(pk__in=RawSQL(*among))
+        if before is not None:
+            allowed = allowed.filter(pk__lt=before)
+        ordered = allowed.select_related(*LIST_RELATED).order_by("-pk")
+        rows = list(ordered[: limit + 1])
+    elif rare is not None:
         rows = list(visible.filter(pk__in=[*rare, *by_id])[: limit + 1])
     elif scope is None:
         # sees every demand: the newest matches are the page (and an id typed is one more)
@@ -204,7 +271,7 @@ def search_demands(
         rows = list(visible.filter(pk__in=[*ids, *by_id])[: limit + 1])
     else:
         # a scoped user: the scope's newest ids or the term's newest postings drive
-        ids = scoped_matches(tokens, scope, before=before, limit=limit + 1)
+        ids = scoped_matches(tokens, user, scope, before=before, limit=limit + 1, estimate=estimate)
         # the ids come from the user's scope; a typed id is checked against it
         rows = list(Demand.objects.filter(pk__in=ids).select_related(*LIST_RELATED).order_by("-pk"))
         if by_id:

@@ -306,3 +306,99 @@ def test_working_days_left_runs_down_and_turns_negative(tiny):
     assert selectors.working_days_left(d, now=d.due_at - timedelta(minutes=1)) == 0.1
     assert selectors.working_days_left(d, now=d.due_at) == -0.1
     assert selectors.working_days_left(hotline_demand(tiny)) is None
+
+
+def _scoping_data(tiny: Tiny) -> None:
+    """Demands of every kind of relation: dispatched to a department, a community (under the
+    street), a section, transferred (a former lead), undispatched, and one a resident wrote."""
+    units = [tiny.dept, tiny.other_dept, tiny.community, tiny.section, None]
+    for i in range(10):
+        d = hotline_demand(tiny, title=f"诉求{i}", body="内容。")
+        if units[i % 5] is not None:
+            services.demand_dispatch(
+                demand=d,
+                by=tiny.users["dispatcher"],
+                lead_unit=units[i % 5],
+                category=tiny.category,
+            )
+    # two parts of the street's scope: the community leads, the street is a co-unit
+    both = hotline_demand(tiny, title="路面塌陷", body="内容。")
+    services.demand_dispatch(
+        demand=both,
+        by=tiny.users["dispatcher"],
+        lead_unit=tiny.community,
+        co_units=[tiny.street],
+        category=tiny.category,
+    )
+    services.demand_submit(
+        by=tiny.users["resident"],
+        title="楼下噪音",
+        body="每晚都有。",
+        kind="complaint",
+        channel="portal",
+        contact_name="李四",
+        contact_phone="13900000000",
+    )
+
+
+def _raw_ids(sql: str, params: list) -> list[int]:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return [row[0] for row in cur.fetchall()]
+
+
+def test_the_scope_restricted_to_some_ids_is_the_scope_among_them(tiny):
+    """access.scoped_ids_among_sql (search's rare terms): the user's demands among the ids
+    given, for every role — the same as the list's scope."""
+    from sanfuwu.demands.access import demands_visible_to, scoped_ids_among_sql
+
+    _scoping_data(tiny)
+    every = sorted(Demand.objects.values_list("pk", flat=True))
+    some = [*every[::2], every[-1] + 1000]  # and an id that does not exist
+    for name, user in tiny.users.items():
+        visible = set(demands_visible_to(user).values_list("pk", flat=True))
+        among = scoped_ids_among_sql(user, some)
+        if among is None:  # reads every demand (or none): answered without SQL
+            assert visible in (set(every), set()), name
+            continue
+        assert sorted(set(_raw_ids(*among))) == sorted(visible & set(some)), name
+
+
+@pytest.mark.parametrize("window", [1, 2, 3, 100])
+def test_the_scope_streamed_newest_first_is_the_scope(tiny, window):
+    """access.scoped_ids_newest_first_sql (search's walk on PostgreSQL): read window by
+    window below the last id of the previous one, with its repeats dropped, it gives exactly
+    the user's demands, newest first, for every role — also where a demand holds several
+    parts of the scope (the street's and its community's party)."""
+    from django.db import connection
+
+    from sanfuwu.demands.access import demands_visible_to, scoped_ids_newest_first_sql
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the streamed scope is PostgreSQL's plan (SQLite drives from the postings)")
+    _scoping_data(tiny)
+    seen_repeats = False
+    for name, user in tiny.users.items():
+        visible = sorted(demands_visible_to(user).values_list("pk", flat=True), reverse=True)
+        got: list[int] = []
+        below = None
+        while True:
+            stream = scoped_ids_newest_first_sql(user, below=below, limit=window)
+            if stream is None:
+                break
+            rows = _raw_ids(*stream)
+            assert rows == sorted(rows, reverse=True), name
+            seen_repeats = seen_repeats or len(set(rows)) < len(rows)
+            fresh = list(dict.fromkeys(rows))
+            assert not got or not fresh or fresh[0] < got[-1], (name, "windows overlap")
+            got += fresh
+            if len(rows) < window:
+                break
+            below = rows[-1]
+        if stream is None and below is None:
+            continue  # reads every demand (or none): answered without SQL
+        assert got == visible, (name, window)
+    if window == 100:
+        assert seen_repeats, "no demand held two parts of a scope: the repeats went untested"

@@ -138,10 +138,22 @@ def test_list_page_and_api_text_filter_use_the_index(tiny, api):
     assert "电梯故障" in html and "小区噪音" not in html
 
 
-# (PROBE, WALK_HEAD, WALK_MAX): the rare path; every term common (the index walk for who
-# sees all, the scope walk for the others); and a "wide" scope of more than 2 demands, walked
-# for its newest 2 (1 then 1), then joined from the term's side
-PLANS = [(200, 500, 8000), (1, 500, 8000), (1, 1, 2)]
+# (PROBE, WALK_HEAD, postings estimate): the rare path (the scope checked id by id); every
+# term common: the first window of 1,000 ids (the page for who sees all: the index walk),
+# with the planner's own estimate; a walk in windows of 1, 2, 4, … ids to the end of the
+# scope (the term "as common as 10**9"); one window of 1 id, then the term's postings drive
+# (a term estimated rarer than the scope). On SQLite the postings always drive.
+PLANS = [(200, 1000, None), (1, 1000, None), (1, 1, 10**9), (1, 1, 1)]
+
+
+def _plan(monkeypatch, probe: int, walk_head: int, estimate: int | None) -> None:
+    from sanfuwu.search import selectors
+
+    monkeypatch.setattr(selectors, "PROBE", probe)
+    monkeypatch.setattr(selectors, "WALK_HEAD", walk_head)
+    monkeypatch.setattr(selectors, "WALK_GROWTH", 2)
+    if estimate is not None:
+        monkeypatch.setattr(selectors, "estimated_postings", lambda tokens: estimate)
 
 
 def _all_pages(fetch) -> list[int]:
@@ -154,16 +166,12 @@ def _all_pages(fetch) -> list[int]:
             return got
 
 
-@pytest.mark.parametrize("probe, walk_head, walk_max", PLANS)
+@pytest.mark.parametrize("probe, walk_head, estimate", PLANS)
 def test_common_and_rare_terms_give_the_same_pages_within_scope(
-    tiny, monkeypatch, probe, walk_head, walk_max
+    tiny, monkeypatch, probe, walk_head, estimate
 ):
     """Whatever side drives, the pages are those of the rare path."""
-    from sanfuwu.search import selectors
-
-    monkeypatch.setattr(selectors, "PROBE", probe)
-    monkeypatch.setattr(selectors, "WALK_HEAD", walk_head)
-    monkeypatch.setattr(selectors, "WALK_MAX", walk_max)
+    _plan(monkeypatch, probe, walk_head, estimate)
     mine, theirs = [], []
     for i in range(12):
         d = hotline_demand(tiny, title=f"停车难{i}", body="车位紧张。")
@@ -188,18 +196,15 @@ def test_common_and_rare_terms_give_the_same_pages_within_scope(
     assert ids(leader_next) == everyone[5:10]
 
 
-@pytest.mark.parametrize("probe, walk_head, walk_max", PLANS)
+@pytest.mark.parametrize("probe, walk_head, estimate", PLANS)
 def test_search_finds_what_the_list_filter_finds_for_every_user(
-    tiny, monkeypatch, probe, walk_head, walk_max
+    tiny, monkeypatch, probe, walk_head, estimate
 ):
     """Scoping exactly like the lists: for every role, every page of a search holds the
     demands the list shows with the same text filter, newest first."""
     from sanfuwu.demands.selectors import DemandFilters, demand_list
-    from sanfuwu.search import selectors
 
-    monkeypatch.setattr(selectors, "PROBE", probe)
-    monkeypatch.setattr(selectors, "WALK_HEAD", walk_head)
-    monkeypatch.setattr(selectors, "WALK_MAX", walk_max)
+    _plan(monkeypatch, probe, walk_head, estimate)
     units = [tiny.dept, tiny.other_dept, tiny.community, tiny.section, None]
     for i in range(15):
         title = "小区噪音扰民" if i % 2 else "电梯故障"
