@@ -5,8 +5,10 @@ word-segmented copy that lost stop words and punctuation, while demands typed at
 whole sentences, so every text is first brought to that segmented form: jieba words, without
 punctuation, lone letters/digits and the stop words the segmented copy dropped (a list derived
 from the data by comparing the forms, see derive_stopwords). Features are TF-IDF of character
-1–3-grams plus word 1–2-grams; the model a linear SVM. Confidence is a softmax of the SVM
-margins with a temperature fitted on a held-out split; below the threshold nothing is suggested.
+1–3-grams plus word 1–2-grams of title + body, and character 1–3-grams of the title alone
+(only the `original` rows and typed demands have a separate title); the model a linear SVM.
+Confidence is a softmax of the SVM margins with a temperature fitted on a held-out split;
+below the threshold nothing is suggested.
 See docs/adr/0006-routing-baseline.md.
 """
 
@@ -38,6 +40,9 @@ MODEL_DIR = Path(__file__).resolve().parent / "models"
 MODEL_PATH = MODEL_DIR / "router.joblib"
 STOPWORDS_PATH = MODEL_DIR / "router_stopwords.txt"
 MIN_CHARS = 4
+# the title block is only fitted when enough training texts have a title of their own
+MIN_TITLED = 20
+TITLE_SEP = "\n"  # between title and full text in a normalised text; \W, so never in a word
 MAX_CHARS = 5000
 THRESHOLD = 0.5
 
@@ -68,9 +73,17 @@ def stopwords() -> frozenset[str]:
 
 def normalise(title: str, body: str = "") -> str:
     """One form for typed text and the segmented training rows: its words, space-separated,
-    without punctuation, lone letters/digits and stop words."""
+    without punctuation, lone letters/digits and stop words. A text with a title starts with
+    the title's own words and TITLE_SEP, then title + body."""
     stop = stopwords()
-    return " ".join(w for w in words(title, body) if w not in stop)
+    full = " ".join(w for w in words(title, body) if w not in stop)
+    head = " ".join(w for w in words(title) if w not in stop)
+    return f"{head}{TITLE_SEP}{full}" if head else full
+
+
+def _parts(text: str) -> tuple[str, str]:
+    head, sep, full = text.partition(TITLE_SEP)
+    return (head, full) if sep else ("", text)
 
 
 def derive_stopwords(
@@ -105,48 +118,67 @@ def derive_stopwords(
 
 def _chars(text: str) -> str:
     # character n-grams run over the words joined up again, as in the segmented rows
-    return text.replace(" ", "")
+    return _parts(text)[1].replace(" ", "")
 
 
 def _split(text: str) -> list[str]:
-    return text.split()
+    return _parts(text)[1].split()
 
 
-def build_pipeline(seed: int = 0, *, c: float = 1.0) -> Pipeline:
+def _title_chars(text: str) -> str:
+    return _parts(text)[0].replace(" ", "")
+
+
+def has_title(text: str) -> bool:
+    return bool(_parts(text)[0])
+
+
+def build_pipeline(seed: int = 0, *, c: float = 1.0, title: bool = True) -> Pipeline:
+    """title: add the title block (it needs titled training texts, see MIN_TITLED)."""
+    blocks: list[tuple[str, TfidfVectorizer]] = [
+        (
+            "chars",
+            TfidfVectorizer(
+                analyzer="char",
+                preprocessor=_chars,
+                ngram_range=(1, 3),
+                sublinear_tf=True,
+                min_df=2,
+                max_features=120_000,
+                dtype=np.float32,
+            ),
+        ),
+        (
+            "words",
+            TfidfVectorizer(
+                tokenizer=_split,
+                lowercase=False,
+                token_pattern=None,
+                ngram_range=(1, 2),
+                sublinear_tf=True,
+                min_df=2,
+                max_features=150_000,
+                dtype=np.float32,
+            ),
+        ),
+    ]
+    if title:
+        blocks.append(
+            (
+                "title",
+                TfidfVectorizer(
+                    analyzer="char",
+                    preprocessor=_title_chars,
+                    ngram_range=(1, 3),
+                    sublinear_tf=True,
+                    min_df=2,
+                    dtype=np.float32,
+                ),
+            )
+        )
     return Pipeline(
         [
-            (
-                "features",
-                FeatureUnion(
-                    [
-                        (
-                            "chars",
-                            TfidfVectorizer(
-                                analyzer="char",
-                                preprocessor=_chars,
-                                ngram_range=(1, 3),
-                                sublinear_tf=True,
-                                min_df=2,
-                                max_features=120_000,
-                                dtype=np.float32,
-                            ),
-                        ),
-                        (
-                            "words",
-                            TfidfVectorizer(
-                                tokenizer=_split,
-                                lowercase=False,
-                                token_pattern=None,
-                                ngram_range=(1, 2),
-                                sublinear_tf=True,
-                                min_df=2,
-                                max_features=150_000,
-                                dtype=np.float32,
-                            ),
-                        ),
-                    ]
-                ),
-            ),
+            ("features", FeatureUnion(blocks)),
             ("svm", LinearSVC(C=c, class_weight="balanced", random_state=seed)),
         ]
     )
@@ -268,17 +300,18 @@ def train(
     y = np.array(data.labels)
     groups = np.unique(x, return_inverse=True)[1]
     folds = max(2, round(1 / holdout))
+    title = sum(has_title(t) for t in data.texts) >= MIN_TITLED
     tr, te = next(
         StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed).split(x, y, groups)
     )
-    pipe = build_pipeline(seed).fit(x[tr], y[tr])
+    pipe = build_pipeline(seed, title=title).fit(x[tr], y[tr])
     pred = [str(c) for c in pipe.predict(x[te])]
     metrics = scores_by_form(list(y[te]), pred, [data.forms[i] for i in te])
     classes = list(pipe.classes_)
     truth_idx = np.array([classes.index(v) for v in y[te]])
     temperature = fit_temperature(np.atleast_2d(pipe.decision_function(x[te])), truth_idx)
     table = report(list(y[te]), pred)
-    final = build_pipeline(seed).fit(x, y)
+    final = build_pipeline(seed, title=title).fit(x, y)
     metrics["trained_on"] = len(y)
     metrics["trained_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     metrics["temperature"] = temperature

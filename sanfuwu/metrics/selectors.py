@@ -166,7 +166,7 @@ def scope_units(user: User | None) -> list[Unit]:
     """The top units of the user's rate scope (the district root for an admin)."""
     paths = _scope_paths(user)
     if paths is None:
-        return list(Unit.get_root_nodes())
+        return list(Unit.objects.get_root_nodes())
     return list(Unit.objects.filter(path__in=paths).order_by("path"))
 
 

@@ -74,6 +74,16 @@ def test_a_clear_message_is_routed_with_confidence():
     assert s.label == "劳动和社会保障"
 
 
+def test_a_title_gets_its_own_block_ahead_of_title_and_body():
+    text = routing.normalise("小区停车难", "物业乱收停车费")
+    assert routing.has_title(text)
+    assert routing._title_chars(text) == "小区停车难"
+    assert "小区停车难" in routing._chars(text) and "物业" in routing._chars(text)
+    assert not routing.has_title(routing.normalise("", "物业乱收停车费"))
+    blocks = dict(routing.load_router().pipeline.named_steps["features"].transformer_list)
+    assert set(blocks) == {"chars", "words", "title"}
+
+
 def test_training_on_a_small_sample_saves_a_model_that_loads(tmp_path):
     data = sample_csv(tmp_path, n=400, form="segmented")
     model = tmp_path / "router.joblib"
