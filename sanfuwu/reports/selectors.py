@@ -30,6 +30,15 @@ TOP_UNITS = 5
 GRANULARITIES = {"day": "按日", "week": "按周", "month": "按月"}
 DEFAULT_METRIC = "resolved"  # 化解率: the figure the seeds quote
 CLOCK_STATE_VALUES = sorted(s.value for s in CLOCK_STATES)
+# The same condition as SQL text with literals: SQLite uses a partial index only when the
+# query's WHERE contains the index's condition as written, and a bound parameter never
+# matches a literal (at 1M demands: 1.5 s through another index, 0.1 s through this one).
+# The values are the workflow's own state names, never user input.
+if not all(v.isidentifier() for v in CLOCK_STATE_VALUES):
+    raise ValueError(f"unexpected state names: {CLOCK_STATE_VALUES}")
+CLOCK_STATE_SQL = '"demands_demand"."state" IN ({})'.format(
+    ", ".join(f"'{v}'" for v in CLOCK_STATE_VALUES)
+)
 
 
 @dataclass
@@ -107,7 +116,7 @@ def lights_grid(*, user: User | None, unit: Unit) -> list[LightRow]:
     # read only due_at and warn_at: the grouped count is read from that index alone.
     counts = (
         scoped_demands(user, unit)
-        .filter(state__in=CLOCK_STATE_VALUES)
+        .extra(where=[CLOCK_STATE_SQL])  # constants: see CLOCK_STATE_SQL
         .order_by()
         .values("lead_unit_id")
         .annotate(
