@@ -72,23 +72,32 @@ CT_HEAD = (
 )
 
 
+def _put(zf: zipfile.ZipFile, name: str, data: str | bytes) -> None:
+    # a fixed time stamp: the same file built twice is the same bytes (tests compare them)
+    info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    zf.writestr(info, data)
+
+
 def ooxml(main_part: str, main_type: str, extra: dict[str, bytes] | None = None) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr(
+        _put(
+            zf,
             "[Content_Types].xml",
             CT_HEAD + f'<Override PartName="/{main_part}" ContentType="{main_type}"/></Types>',
         )
-        zf.writestr(
+        _put(
+            zf,
             "_rels/.rels",
             '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/'
             'package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.'
             'openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
             f'Target="{main_part}"/></Relationships>',
         )
-        zf.writestr(main_part, "<document/>")
+        _put(zf, main_part, "<document/>")
         for name, data in (extra or {}).items():
-            zf.writestr(name, data)
+            _put(zf, name, data)
     return buf.getvalue()
 
 
@@ -127,7 +136,7 @@ def xlsx() -> bytes:
 def plain_zip() -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("readme.txt", "hello")
+        _put(zf, "readme.txt", "hello")
     return buf.getvalue()
 
 
