@@ -7,6 +7,8 @@ is for that demand.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django.db import connection
@@ -71,15 +73,29 @@ def scoped_ids_newest_first_sql(
     lookup (a unit's parties by (unit, demand)), merged, stopping at `limit`. A demand that
     holds several parts of the scope comes once per part (the caller drops the repeats), so
     the rows are complete down to the last id returned. None where scoped_ids_sql is None.
-    PostgreSQL only (SQLite does not take a parenthesised SELECT in a UNION)."""
+    PostgreSQL merges the parenthesised ordered branches (Merge Append); SQLite refuses a
+    parenthesised SELECT in a UNION but pushes the compound's ORDER BY into each branch and
+    merges them itself (EXPLAIN QUERY PLAN: MERGE (UNION ALL)), stopping at the LIMIT."""
+    stream = scoped_ids_newest_first(user)
+    return None if stream is None else stream(below=below, limit=limit)
+
+
+def scoped_ids_newest_first(user: User | None) -> Callable[..., tuple[str, list[Any]]] | None:
+    """scoped_ids_newest_first_sql with the user's lookups resolved once (a subtree's units
+    are a query), for a walk that reads several windows: a function of (below=, limit=)."""
     parts = _scoped_parts(user, per_unit=True)
-    if parts is None:
-        return None
+    return None if parts is None else partial(_newest_first_sql, parts)
+
+
+def _newest_first_sql(
+    parts: list[tuple[str, list[Any]]], *, below: int | None, limit: int
+) -> tuple[str, list[Any]]:
+    ordered_branches = connection.vendor == "postgresql"
     branches, params = [], []
     for sql, part_params in parts:
         if below is not None:
             sql, part_params = f"{sql} AND {_id_column(sql)} < %s", [*part_params, below]
-        branches.append(f"({sql} ORDER BY 1 DESC)")
+        branches.append(f"({sql} ORDER BY 1 DESC)" if ordered_branches else sql)
         params += part_params
     return f"{' UNION ALL '.join(branches)} ORDER BY 1 DESC LIMIT {int(limit)}", params
 

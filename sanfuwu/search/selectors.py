@@ -15,7 +15,7 @@ from sanfuwu.core.errors import InvalidInput
 from sanfuwu.demands.access import (
     demands_visible_to,
     scoped_ids_among_sql,
-    scoped_ids_newest_first_sql,
+    scoped_ids_newest_first,
     scoped_ids_sql,
 )
 from sanfuwu.demands.models import Demand
@@ -28,10 +28,10 @@ QUERY_MAX = 100  # characters of a list's text filter that are looked at
 PROBE = 200  # up to this many matches a term is rare: its ids are read at once
 # several words estimated in more documents than this: a scoped user's search skips the probe
 PROBE_SKIP = 20 * PROBE
-# PostgreSQL, a scoped user and a common term: the scope is walked newest first in windows of
-# WALK_HEAD, ×WALK_GROWTH, … rows (a common term's page is in the first), each checked by
-# primary key, until the walk has cost what reading the term's postings would (their count as
-# the planner estimates it), then the postings drive
+# a scoped user and a common term: the scope is walked newest first in windows of
+# WALK_HEAD, ×WALK_GROWTH, … rows (a common term's page is in the first), each checked against
+# the term, until the walk has cost what reading the term's postings would (PostgreSQL: their
+# count as the planner estimates it; SQLite: the first window), then the postings drive
 WALK_HEAD = 1000
 WALK_GROWTH = 8
 MAX_ANY_TOKENS = 32
@@ -118,70 +118,115 @@ def scoped_matches(
     """The ids of the matching demands among a scoped user's (`scope`: the SQL of their ids,
     access.scoped_ids_sql) below `before`, highest first; the side that is cheaper to walk
     drives (docs/adr/0016-search-index.md); `estimate`: estimated_postings(tokens) when the
-    caller has it.
+    caller has it (PostgreSQL; else asked for once the first window has not filled the page).
 
-    PostgreSQL: the scope is streamed newest first (access.scoped_ids_newest_first_sql: the
-    (unit, demand) index of each unit read backwards and merged, never gathered whole) and
-    each id checked against its document by primary key, until the page is full — a term
-    common in the scope fills it from the first window. A term rare in the scope: once the
-    walk has checked as many ids as the term has postings (the planner's estimate), the
+    The scope is streamed newest first (access.scoped_ids_newest_first_sql: the (unit,
+    demand) index of each unit read backwards and merged, never gathered whole) in windows,
+    each checked against the term (_check_window: its ids' documents by primary key on
+    PostgreSQL, the term's postings within the window's id range on SQLite), until the page
+    is full — a term common in the scope fills it from the first window. A term rare in the
+    scope: once the walk has cost what the term's postings would (_walk_budget), the
     postings below the walked ids drive, joined to the scope; so the work is bounded by
-    about twice the smaller side. SQLite: FTS5 is slow to seek one rowid (a doclist read per
-    probe) but fast to read a term's postings newest first, so the postings drive, each
-    looked up in the scope's ids gathered once."""
-    match, match_params = match_sql(tokens)
-    if connection.vendor != "postgresql":
-        scope_sql, scope_params = scope
-        scope_sql = f"SELECT id FROM ({scope_sql}) AS scope"
-        if before is not None:
-            scope_sql, scope_params = f"{scope_sql} WHERE id < %s", [*scope_params, before]
-        # `+rowid`: not offered to FTS5 as a rowid constraint, which it would seek one by one
-        return _ids(
-            f"{match} AND +rowid IN ({scope_sql}) ORDER BY rowid DESC LIMIT {int(limit)}",
-            [*match_params, *scope_params],
-        )
-    table = SearchDocument._meta.db_table
-    tsquery = match_params[0]
-    if estimate is None:
-        estimate = estimated_postings(tokens)
-    budget = max(estimate, WALK_HEAD)
+    about twice the smaller side."""
+    stream = scoped_ids_newest_first(user)
+    assert stream is not None  # a scoped user (scope is not None)
     found: list[int] = []
     below, window, walked = before, WALK_HEAD, 0
+    budget = None if estimate is None else max(estimate, WALK_HEAD)
     while True:
-        stream = scoped_ids_newest_first_sql(user, below=below, limit=window)
-        assert stream is not None  # a scoped user (scope is not None)
-        stream_sql, stream_params = stream
-        # one round trip a window: the window's rows stay in the database; the primary key
-        # is read backwards through its ids (ANY drops the repeats) and LIMIT stops at a
+        rows, lowest, hits = _check_window(
+            tokens, stream(below=below, limit=window), limit - len(found)
+        )
+        found += hits
+        if len(found) >= limit or rows < window:  # a full page, or the whole scope walked
+            return found
+        # every id above the window's lowest was in it (the branches are merged in order)
+        assert lowest is not None  # a full window
+        below, walked = lowest, walked + rows
+        if budget is None:
+            budget = _walk_budget(tokens)
+        if walked >= budget:
+            break
+        window = min(window * WALK_GROWTH, budget - walked + WALK_HEAD)
+    # the term is rarer than the scope: its postings below the walked ids drive
+    return found + _postings_in_scope(tokens, scope, below=below, limit=limit - len(found))
+
+
+def _walk_budget(tokens: list[str]) -> int:
+    """How many of the scope's ids the walk checks before the term's postings drive.
+    PostgreSQL: as many as the term has postings (estimated_postings): a probe by primary
+    key and a posting read from the heap cost about the same. SQLite: the first window only
+    — a walked id costs ≈ 1.6 µs (the merge of the per-unit scans, the range check), about
+    three times what gathering it for the postings' join does, and the term's doclist is
+    cheap to read; a term common in the scope has filled the page by then (1M, 33,000 ids of
+    a street without 噪音: walked 53–71 ms, gathered and joined 40 ms)."""
+    if connection.vendor != "postgresql":
+        return WALK_HEAD
+    return max(estimated_postings(tokens), WALK_HEAD)
+
+
+def _check_window(
+    tokens: list[str], stream: tuple[str, list[Any]], limit: int
+) -> tuple[int, int | None, list[int]]:
+    """One window of the streamed scope checked against the term: how many rows it had
+    (repeats included), its lowest id, and its first `limit` matching ids, highest first."""
+    stream_sql, stream_params = stream
+    if connection.vendor == "postgresql":
+        # one statement (the window's rows stay in the database): the primary key is read
+        # backwards through the window's ids (ANY drops the repeats) and LIMIT stops at a
         # full page
+        table = SearchDocument._meta.db_table
         with connection.cursor() as cur:
             cur.execute(
                 f"WITH walk AS MATERIALIZED ({stream_sql}) "
                 f"SELECT count(*), min(id), ARRAY(SELECT demand_id FROM {table} "
                 f"WHERE demand_id = ANY(ARRAY(SELECT id FROM walk)) AND tsv @@ %s::tsquery "
-                f"ORDER BY demand_id DESC LIMIT {int(limit) - len(found)}) FROM walk",
-                [*stream_params, tsquery],
+                f"ORDER BY demand_id DESC LIMIT {int(limit)}) FROM walk",
+                [*stream_params, match_sql(tokens)[1][0]],
             )
             rows, lowest, hits = cur.fetchone()
-        found += hits
-        if len(found) >= limit or rows < window:  # a full page, or the whole scope walked
-            return found
-        # every id above the window's lowest was in it (the branches are merged in order)
-        below, walked = lowest, walked + rows
-        if walked >= budget:
-            break
-        window = min(window * WALK_GROWTH, budget - walked + WALK_HEAD)
-    # the term is rarer than the scope: its postings below the walked ids, from the GIN
-    # index, joined to the scope (the CTE keeps the planner from walking the primary key)
-    scope_sql, scope_params = scope
-    rest = _ids(
-        f"WITH hits AS MATERIALIZED (SELECT demand_id FROM {table} "
-        f"WHERE tsv @@ %s::tsquery AND demand_id < %s) "
-        f"SELECT demand_id FROM hits WHERE demand_id IN ({scope_sql}) "
-        f"ORDER BY demand_id DESC LIMIT {int(limit) - len(found)}",
-        [tsquery, below, *scope_params],
+        return rows, lowest, list(hits)
+    # SQLite: FTS5 seeks one rowid slowly (a doclist read each) and a document read by
+    # primary key costs ≈ 1.6 µs, but FTS5 reads the postings within a range of rowids
+    # directly: the window's ids (read into Python, cheap in process) are met with the term's
+    # postings between its lowest and highest id, a few per window for a term rare in the
+    # scope, at most the window's rows for a common one
+    window = _ids(stream_sql, stream_params)
+    if not window:
+        return 0, None, []
+    match, match_params = match_sql(tokens)
+    hits = _ids(
+        f"{match} AND rowid BETWEEN %s AND %s AND +rowid IN (SELECT value FROM json_each(%s)) "
+        f"ORDER BY rowid DESC LIMIT {int(limit)}",
+        [*match_params, window[-1], window[0], json.dumps(window)],
     )
-    return found + rest
+    return len(window), window[-1], hits
+
+
+def _postings_in_scope(
+    tokens: list[str], scope: tuple[str, list[Any]], *, below: int, limit: int
+) -> list[int]:
+    """The term's postings below `below`, highest first, among the scope's ids (gathered)."""
+    match, match_params = match_sql(tokens)
+    scope_sql, scope_params = scope
+    if connection.vendor == "postgresql":
+        # the postings from the GIN index, joined to the scope (the CTE keeps the planner
+        # from walking the primary key)
+        return _ids(
+            f"WITH hits AS MATERIALIZED ({match} AND demand_id < %s) "
+            f"SELECT demand_id FROM hits WHERE demand_id IN ({scope_sql}) "
+            f"ORDER BY demand_id DESC LIMIT {int(limit)}",
+            [*match_params, below, *scope_params],
+        )
+    # SQLite reads the term's doclist newest first, each posting looked up in the scope's
+    # ids gathered once
+    scope_sql = f"SELECT id FROM ({scope_sql}) AS scope WHERE id < %s"
+    scope_params = [*scope_params, below]
+    # `+rowid`: not offered to FTS5 as a rowid constraint, which it would seek one by one
+    return _ids(
+        f"{match} AND +rowid IN ({scope_sql}) ORDER BY rowid DESC LIMIT {int(limit)}",
+        [*match_params, *scope_params],
+    )
 
 
 def text_q(text: str) -> Q:

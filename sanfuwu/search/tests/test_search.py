@@ -142,7 +142,7 @@ def test_list_page_and_api_text_filter_use_the_index(tiny, api):
 # term common: the first window of 1,000 ids (the page for who sees all: the index walk),
 # with the planner's own estimate; a walk in windows of 1, 2, 4, … ids to the end of the
 # scope (the term "as common as 10**9"); one window of 1 id, then the term's postings drive
-# (a term estimated rarer than the scope). On SQLite the postings always drive.
+# (a term estimated rarer than the scope). Both engines walk the scope the same way.
 PLANS = [(200, 1000, None), (1, 1000, None), (1, 1, 10**9), (1, 1, 1)]
 
 
