@@ -368,16 +368,12 @@ def test_the_scope_restricted_to_some_ids_is_the_scope_among_them(tiny):
 
 @pytest.mark.parametrize("window", [1, 2, 3, 100])
 def test_the_scope_streamed_newest_first_is_the_scope(tiny, window):
-    """access.scoped_ids_newest_first_sql (search's walk on PostgreSQL): read window by
+    """access.scoped_ids_newest_first_sql (search's walk): read window by
     window below the last id of the previous one, with its repeats dropped, it gives exactly
     the user's demands, newest first, for every role — also where a demand holds several
     parts of the scope (the street's and its community's party)."""
-    from django.db import connection
-
     from sanfuwu.demands.access import demands_visible_to, scoped_ids_newest_first_sql
 
-    if connection.vendor != "postgresql":
-        pytest.skip("the streamed scope is PostgreSQL's plan (SQLite drives from the postings)")
     _scoping_data(tiny)
     seen_repeats = False
     for name, user in tiny.users.items():
