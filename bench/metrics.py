@@ -6,10 +6,10 @@
 Uses bench/generate.py's cached data set (generating it if missing), tops the events up to
 `--events` with progress notes (the generator writes 5–8 per demand), fills the rate facts
 and their rollup with `rebuild_metrics` once (or only the rollup when the facts are cached),
-then prints `RESULT` lines: the median of the rates by unit / by month / by category for the
-district and for a street (from the rollup, and from the facts for comparison), the raw SQL
-GROUP BY on the demand table that the same page would need without fact rows, their ratio,
-the whole pages, and the cost of one fact refresh with its rollup upsert (the demand
+then prints `RESULT` lines: the median of the rates by unit / by month / by category / by
+level, kind, channel and object type for the district and for a street (from the rollup,
+and from the facts for comparison), the raw SQL GROUP BY on the demand table that the same
+page would need without fact rows, their ratio, the whole pages, and the cost of one fact refresh with its rollup upsert (the demand
 transaction's share).
 """
 
@@ -216,8 +216,14 @@ def measure(db: str) -> None:
         "rates_by_category": lambda: selectors.rates(
             user=district, start=start, end=end, group_by="category"
         ),
-        # the same reads from the fact rows (what every read cost before the rollup), and a
-        # grouping the rollup cannot answer
+        # the groupings by a dim: whole weeks and months from the rollup, edge days from facts
+        **{
+            f"rates_by_{dim}": (
+                lambda dim=dim: selectors.rates(user=district, start=start, end=end, group_by=dim)
+            )
+            for dim in ("level", "kind", "channel", "object_type")
+        },
+        # the same reads from the fact rows (what every read cost before the rollup)
         "facts_rates_by_unit": lambda: selectors.rates(
             user=district, start=start, end=end, group_by="unit", use_rollup=False
         ),
@@ -228,7 +234,7 @@ def measure(db: str) -> None:
             user=district, start=start, end=end, group_by="category", use_rollup=False
         ),
         "facts_rates_by_level": lambda: selectors.rates(
-            user=district, start=start, end=end, group_by="level"
+            user=district, start=start, end=end, group_by="level", use_rollup=False
         ),
         "raw_group_by_unit": raw("lead_unit_id"),
         "raw_group_by_month": raw(month),

@@ -247,10 +247,11 @@ def refresh_demand(demand: Demand | int, *, action: str = "") -> None:
     apply_rollup_delta(old, fact)
 
 
-# --- the rollup (models.Rollup): the facts summed per (day, week or month; unit; category) --
+# --- the rollup (models.Rollup): the facts summed per (day, week or month; unit; category
+# or one of DIMS) ---
 
 ROLLUP_MEASURES = (*MEASURES, "replies")
-ROLLUP_KEY = ("grain", "day", "unit_path", "unit_id", "category_id")
+ROLLUP_KEY = ("grain", "day", "unit_path", "unit_id", "category_id", "dim", "dim_value")
 ROLLUP_COLUMNS = (*ROLLUP_KEY, "facts", *ROLLUP_MEASURES)
 
 
@@ -275,6 +276,10 @@ GRAINS = (DAY, WEEK, MONTH)
 # (docs/adr/0017-metrics-daily-rollup.md)
 CATEGORY_GRAINS = (WEEK, MONTH)
 NO_CATEGORY = 0  # no category pk is 0; a NULL in the unique key would never conflict
+# week and month rows are also summed per value of each of these fact columns (the
+# groupings by kind, channel, level and object type); "" marks the rows not so split
+DIMS = ("kind", "channel", "level", "object_type")
+NO_DIM = ("", "")
 
 
 def rollup_category(grain: str, category_id: int | None) -> int:
@@ -283,21 +288,32 @@ def rollup_category(grain: str, category_id: int | None) -> int:
     return (category_id or NO_CATEGORY) if grain in CATEGORY_GRAINS else NO_CATEGORY
 
 
+def rollup_splits(grain: str, fact: dict[str, Any]) -> list[tuple]:
+    """The (category_id, dim, dim_value) ends of the keys of the rows of `grain` that hold
+    a fact with these columns: the plain row, and on week and month rows one per DIMS."""
+    splits = [(rollup_category(grain, fact["category_id"]), *NO_DIM)]
+    if grain in CATEGORY_GRAINS:
+        splits += [(NO_CATEGORY, dim, fact[dim] or "") for dim in DIMS]
+    return splits
+
+
 def _contributions(fact: dict[str, Any], sign: int, into: dict[tuple, dict[str, float]]) -> None:
     """Add (sign = 1) or take away (sign = -1) one fact's share of the rollup rows: every
     measure on the rows of its receipt day, its reply on the rows of its reply day."""
     unit = (fact["unit_path"], fact["unit_id"])
     for grain in GRAINS:
         key = (grain, grain_start(grain, fact["day"]), *unit)
-        slot = into.setdefault((*key, rollup_category(grain, fact["category_id"])), {})
-        slot["facts"] = slot.get("facts", 0) + sign
-        for m in MEASURES:
-            slot[m] = slot.get(m, 0) + sign * fact[m]
+        for split in rollup_splits(grain, fact):
+            slot = into.setdefault((*key, *split), {})
+            slot["facts"] = slot.get("facts", 0) + sign
+            for m in MEASURES:
+                slot[m] = slot.get(m, 0) + sign * fact[m]
     if fact["reply_day"] is not None and fact["replied"]:
         for grain in GRAINS:
             key = (grain, grain_start(grain, fact["reply_day"]), *unit)
-            slot = into.setdefault((*key, rollup_category(grain, fact["category_id"])), {})
-            slot["replies"] = slot.get("replies", 0) + sign * fact["replied"]
+            for split in rollup_splits(grain, fact):
+                slot = into.setdefault((*key, *split), {})
+                slot["replies"] = slot.get("replies", 0) + sign * fact["replied"]
 
 
 def rollup_delta(
@@ -349,6 +365,7 @@ def _fact_deleted(sender, instance: DemandFact, **kwargs) -> None:
 
 def rebuild_rollup() -> int:
     """Recompute every rollup row from the fact rows (two GROUP BYs); returns the rows."""
+    group = ("unit_path", "unit_id", "category_id", *DIMS)
     rows: dict[tuple, dict[str, float]] = {}
 
     def add(key: tuple, values: dict[str, float]) -> None:
@@ -358,26 +375,24 @@ def rebuild_rollup() -> int:
 
     sums = {m: Sum(m) for m in MEASURES}
     for r in (
-        DemandFact.objects.order_by()
-        .values("day", "unit_path", "unit_id", "category_id")
-        .annotate(n_facts=Count("pk"), **sums)
+        DemandFact.objects.order_by().values("day", *group).annotate(n_facts=Count("pk"), **sums)
     ):
         values = {"facts": r["n_facts"], **{m: r[m] for m in MEASURES}}
         for grain in GRAINS:
             start = grain_start(grain, r["day"])
-            category = rollup_category(grain, r["category_id"])
-            add((grain, start, r["unit_path"], r["unit_id"], category), values)
+            for split in rollup_splits(grain, r):
+                add((grain, start, r["unit_path"], r["unit_id"], *split), values)
     for r in (
         DemandFact.objects.filter(reply_day__isnull=False, replied__gt=0)
         .order_by()
-        .values("reply_day", "unit_path", "unit_id", "category_id")
+        .values("reply_day", *group)
         .annotate(n=Sum("replied"))
     ):
         values = {"replies": r["n"]}
         for grain in GRAINS:
             start = grain_start(grain, r["reply_day"])
-            category = rollup_category(grain, r["category_id"])
-            add((grain, start, r["unit_path"], r["unit_id"], category), values)
+            for split in rollup_splits(grain, r):
+                add((grain, start, r["unit_path"], r["unit_id"], *split), values)
     q = connection.ops.quote_name
     table = q(Rollup._meta.db_table)
     with transaction.atomic(), connection.cursor() as cur:

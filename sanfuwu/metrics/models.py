@@ -75,7 +75,9 @@ class Rollup(models.Model):
     """The fact rows summed per (day, ISO week or month; unit), the week and month rows also
     per first-level category: what the rates need when no kind/channel/level/object-type/
     handler/category filter and no grouping but by period, unit, street or category applies
-    (docs/adr/0017-metrics-daily-rollup.md).
+    (docs/adr/0017-metrics-daily-rollup.md). Week and month rows with a `dim` (kind, channel,
+    level or object_type) sum the same facts once more per value of that column: the
+    groupings by it; every other read takes only the rows with no dim.
 
     Kept from each fact row's delta (new minus old) in the same transaction
     (facts.refresh_demand), rebuilt from the facts by facts.rebuild_rollup. Every measure of
@@ -91,6 +93,10 @@ class Rollup(models.Model):
     unit_path = models.CharField(max_length=255)
     # week and month rows: the facts' first-level category (0: none); day rows: 0, not split
     category_id = models.IntegerField(default=0)
+    # "" on the plain rows; on week and month rows split by a fact column (category_id 0),
+    # that column's name and value
+    dim = models.CharField(max_length=12, default="", blank=True)
+    dim_value = models.CharField(max_length=20, default="", blank=True)
     # fact rows received on `day` (or in the month): a group exists when this is > 0
     facts = models.IntegerField(default=0)
     received = models.IntegerField(default=0)
@@ -116,7 +122,8 @@ class Rollup(models.Model):
         verbose_name_plural = "统计日汇总"
         constraints = [
             models.UniqueConstraint(
-                fields=["grain", "day", "unit_path", "unit", "category_id"], name="rollup_key"
+                fields=["grain", "day", "unit_path", "unit", "category_id", "dim", "dim_value"],
+                name="rollup_key",
             ),
         ]
         indexes = [models.Index(fields=["grain", "unit_path", "day"], name="rollup_unitpath_day")]

@@ -1,6 +1,7 @@
 """Reads of the rates (docs/metrics.md): one SUM … GROUP BY over the fact rows, scoped —
 or over the rollup rows (per day, week or month and unit; weeks and months also per
-first-level category) when no dimension beyond unit, period and category is asked for
+first-level category, kind, channel, level or object type) when no filter and no grouping
+but by period, unit, street or one of those is asked for
 (docs/adr/0017-metrics-daily-rollup.md); both give the same figures.
 
 Public API used by the pages here and by the reports app: :func:`rates`, :func:`trend`,
@@ -23,7 +24,7 @@ from sanfuwu.orgs.models import Unit, UnitKind, User
 from sanfuwu.orgs.roles import SUBTREE_ROLES, Role
 from sanfuwu.orgs.selectors import user_scope
 
-from .facts import DAY, MONTH, NO_CATEGORY, WEEK, grain_start
+from .facts import DAY, DIMS, MONTH, NO_CATEGORY, WEEK, grain_start
 from .models import DemandFact, ObjectType, Rollup
 
 
@@ -106,9 +107,11 @@ FILTER_FIELDS = {
     "category": "category_id",
 }
 MAX_DAYS = 3 * 366
-# groupings the rollup answers (its key is day/week/month × unit, × first-level category for
-# week and month): the others need the facts
-ROLLUP_GROUPS = frozenset({None, *PERIODS, "unit", "street", "category"})
+# groupings the rollup answers (its key is day/week/month × unit, × first-level category or
+# one of DIMS for week and month): the others need the facts
+ROLLUP_GROUPS = frozenset({None, *PERIODS, "unit", "street", "category", *DIMS})
+# groupings by a column only the week and month rows split: the edge days from the facts
+SPLIT_GROUPS = frozenset({"category", *DIMS})
 
 
 def row_from_sums(key: str, label: str, s: dict[str, float]) -> RateRow:
@@ -364,16 +367,22 @@ def rates(
     facts = lambda: _base(  # noqa: E731
         user, unit=unit, include_subunits=include_subunits, filters=filters
     )
-    edges = None  # category from the rollup: the (first, last) day spans it leaves to the facts
+    edges = None  # SPLIT_GROUPS from the rollup: the (first, last) day spans left to the facts
+    column = {"category": "category_id", "handler": "handler_id"}.get(group_by or "", group_by)
     if use_rollup and group_by in ROLLUP_GROUPS and not _active_filters(filters):
         qs = _base(user, unit=unit, include_subunits=include_subunits, filters=None, model=Rollup)
         grains = _grains_for(group_by)
-        if group_by == "category":
-            # day rows carry no category: the days outside whole weeks come from the facts
+        if group_by in SPLIT_GROUPS:
+            # day rows carry no category or dim: the days outside whole weeks from the facts
             covered, edges = _cover(start, end, grains)
             covered = covered if covered is not None else Q(pk__in=[])
         else:
             covered = _rollup_days(start, end, grains)
+        if group_by in DIMS:
+            qs = qs.filter(dim=group_by)
+            column = "dim_value"
+        else:
+            qs = qs.filter(dim="")
         # facts > 0: a row left with no fact (its demands moved away, or only replies on
         # that day) is no group, as in the facts
         qs = qs.filter(covered, facts__gt=0)
@@ -390,12 +399,11 @@ def rates(
         return _by_unit(user, qs, unit, include_subunits)
     if group_by == "street":
         return _by_street(qs)
-    column = "category_id" if group_by == "category" else group_by
-    column = "handler_id" if group_by == "handler" else column
+    assert column is not None
     labels = _labels(group_by)
     out = [(r["g"], _strip(r)) for r in _sums(qs, column)]
     if edges is not None:
-        out = _by_category_with_edges(out, facts(), edges)
+        out = _with_edges(out, facts(), edges, FILTER_FIELDS[group_by])
     keys = [k for k, _ in out]
     names = labels(keys)
     rows = [
@@ -404,21 +412,23 @@ def rates(
     return sorted(rows, key=lambda r: (-r.received, r.key))
 
 
-def _by_category_with_edges(
+def _with_edges(
     from_rollup: list[tuple[Any, dict[str, float]]],
     facts: QuerySet[Any],
     edges: list[tuple],
+    column: str,
 ) -> list[tuple[Any, dict[str, float]]]:
-    """The rollup's sums per category (NO_CATEGORY for none) plus the facts' of the edge
-    days, keyed as the facts key them (None for none)."""
+    """The rollup's sums per value of the facts' `column` plus the facts' of the edge days,
+    keyed as the facts key them (None for no category, which the rollup keys NO_CATEGORY)."""
     by_key: dict[Any, dict[str, float]] = {}
     for k, s in from_rollup:
-        _add(by_key.setdefault(k if k != NO_CATEGORY else None, {}), s)
+        none = column == "category_id" and k == NO_CATEGORY
+        _add(by_key.setdefault(None if none else k, {}), s)
     if edges:
         days = Q()
         for a, b in edges:
             days |= Q(day__gte=a, day__lte=b)
-        for r in _sums(facts.filter(days), "category_id"):
+        for r in _sums(facts.filter(days), column):
             _add(by_key.setdefault(r["g"], {}), _strip(r))
     return list(by_key.items())
 
@@ -533,7 +543,7 @@ def trend(
         # one read: the rollup keeps the replies on the reply day's row
         rows = (
             _base(user, unit=unit, include_subunits=True, filters=None, model=Rollup)
-            .filter(_rollup_days(start, end, _grains_for(period)))
+            .filter(_rollup_days(start, end, _grains_for(period)), dim="")
             .order_by()
             .values("day")
             .annotate(n=Sum("received"), r=Sum("replies"), o=Sum("overdue"))

@@ -39,7 +39,7 @@ DAYS = 50  # receipts from 03-25 to 05-13; the last actions fall in late May
 
 def rollup_rows() -> dict[tuple, tuple]:
     """The rollup's rows with anything in them, keyed (grain, day, unit_path, unit_id,
-    category_id)."""
+    category_id, dim, dim_value)."""
     out = {}
     for r in Rollup.objects.values(*ROLLUP_COLUMNS):
         measures = tuple(round(r[c], 6) for c in ROLLUP_COLUMNS if c not in ROLLUP_KEY)
@@ -299,19 +299,26 @@ def test_filters_and_other_groupings_read_the_facts(tiny):
     assert total.received == 0  # from the (now empty) rollup
     (kind,) = selectors.rates(user=leader, start=day, end=day, filters={"kind": "consult"})
     assert kind.received == 1  # a filter: from the facts
-    levels = selectors.rates(user=leader, start=day, end=day, group_by="level")
-    assert [r.received for r in levels] == [1]  # a grouping the rollup has not: the facts
+    handlers = selectors.rates(user=leader, start=day, end=day, group_by="handler")
+    assert [r.received for r in handlers] == [1]  # a grouping the rollup has not: the facts
     # by category: the whole weeks and months from the rollup, the days around from the facts
     april = (date(2026, 4, 1), date(2026, 4, 30))
     assert selectors.rates(user=leader, start=april[0], end=april[1], group_by="category") == []
     edge = selectors.rates(user=leader, start=day, end=date(2026, 5, 3), group_by="category")
     assert [r.received for r in edge] == [1]  # 04-29…05-03: no whole week, only facts
+    # so by kind and level (and channel, object type)
+    for group_by in ("kind", "level"):
+        assert selectors.rates(user=leader, start=april[0], end=april[1], group_by=group_by) == []
+        edge = selectors.rates(user=leader, start=day, end=date(2026, 5, 3), group_by=group_by)
+        assert [r.received for r in edge] == [1]
     rebuild_rollup()
     (total,) = selectors.rates(user=leader, start=day, end=day)
     assert total.received == 1
     (cat,) = selectors.rates(user=leader, start=april[0], end=april[1], group_by="category")
     top = Category.objects.get(path=tiny.category.path.split("/")[0])  # first level
     assert (cat.key, cat.label, cat.received) == (str(top.pk), top.name, 1)
+    (kind,) = selectors.rates(user=leader, start=april[0], end=april[1], group_by="kind")
+    assert (kind.key, kind.received) == ("consult", 1)  # the whole month's dim row
 
 
 def test_a_fact_deleted_with_its_demand_leaves_the_rollup(tiny):
@@ -339,7 +346,9 @@ def test_migration_0003_splits_the_week_and_month_rows_by_category(tiny):
     driver.run(30)
     live = rollup_rows()
     assert any(key[0] != "day" and key[4] != 0 for key in live)  # categorised rows exist
-    # the week and month rows as migration 0002 kept them: one per unit, no category
+    # the week and month rows as migration 0002 kept them: one per unit, no category or dim
+    Rollup.objects.exclude(dim="").delete()
+    without_dims = rollup_rows()
     old = Rollup.objects.filter(grain__in=["week", "month"])
     merged: dict[tuple, dict[str, float]] = {}
     for r in old.values(*ROLLUP_COLUMNS):
@@ -351,8 +360,24 @@ def test_migration_0003_splits_the_week_and_month_rows_by_category(tiny):
         Rollup(grain=g, day=d, unit_path=p, unit_id=u, category_id=0, **v)
         for (g, d, p, u), v in merged.items()
     )
-    assert rollup_rows() != live
+    assert rollup_rows() != without_dims
     split.split_by_category(apps, None)
+    assert rollup_rows() == without_dims
+
+
+def test_migration_0004_adds_the_rows_per_kind_channel_level_and_object_type(tiny):
+    """The data step of migration 0004 adds to the rows of 0003 the week and month rows per
+    dim that the deltas keep now."""
+    from django.apps import apps
+
+    dims = importlib.import_module("sanfuwu.metrics.migrations.0004_rollup_dims")
+    driver = Driver(tiny, 17)
+    driver.run(30)
+    live = rollup_rows()
+    assert {key[5] for key in live} == {"", "kind", "channel", "level", "object_type"}
+    Rollup.objects.exclude(dim="").delete()
+    assert rollup_rows() != live
+    dims.add_dim_rows(apps, None)
     assert rollup_rows() == live
 
 
