@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 
 from django.utils import timezone
 
@@ -25,3 +25,9 @@ def frozen_at(moment: datetime) -> Iterator[None]:
         yield
     finally:
         _local.frozen = previous
+
+
+def today() -> date:
+    """Today's date in the platform's time zone (Asia/Shanghai): between 00:00 and 08:00
+    Beijing time, now().date() would still be yesterday (UTC)."""
+    return timezone.localdate(now())

@@ -565,7 +565,7 @@ def report_add(
     if not is_item_owner(by, it):
         raise Forbidden(_("只有责任单位可以报送进展"))
     text = _text(text, field="text", max_length=TEXT_MAX)
-    day = _check_date(report_date, field="report_date") if report_date else clock.now().date()
+    day = _check_date(report_date, field="report_date") if report_date else clock.today()
     r = ItemReport.objects.create(
         item=it, report_date=day, text=text, by=by, unit=it.owner_unit, created_at=clock.now()
     )

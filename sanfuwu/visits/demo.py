@@ -212,7 +212,7 @@ def _answer(demand_id: int, when: datetime, category: Category | None) -> None:
 def _visits(teams: list[Team], rng: random.Random, log: Callable[[str], None], total: int) -> None:
     from .models import Pairing
 
-    today = clock.now().date()
+    today = clock.today()
     first_day = today - timedelta(days=364)
     holders: dict[int, list[int]] = {}
     for official_id, ent_id in Pairing.objects.filter(official__isnull=False).values_list(

@@ -61,7 +61,7 @@ class ObjectRow:
 
 
 def active_pairings(day: date | None = None) -> QuerySet[Pairing]:
-    day = day or clock.now().date()
+    day = day or clock.today()
     return Pairing.objects.filter(start_date__lte=day).filter(
         Q(end_date__isnull=True) | Q(end_date__gt=day)
     )
@@ -175,7 +175,7 @@ def visit_list(
 
 
 def overdue_plans(*, user: User, limit: int = 10) -> list[VisitPlan]:
-    today = clock.now().date()
+    today = clock.today()
     return list(
         VisitPlan.objects.filter(official=user, visit__isnull=True, planned_on__lt=today)
         .select_related("enterprise", "household", "community", "project")
@@ -318,7 +318,7 @@ def _check_length(start: date, stop: date, field: str) -> None:
 
 def period_of(first: str | None, last: str | None) -> Period:
     """Whole months from `first` to `last` (YYYY-MM); this year up to this month by default."""
-    today = clock.now().date()
+    today = clock.today()
     f = parse_month(first, field="from") or date(today.year, 1, 1)
     last_month = parse_month(last, field="to") or date(today.year, today.month, 1)
     if last_month < f:
@@ -591,7 +591,7 @@ def coverage(
     """全覆盖: how many objects of the scope were visited in the period, and the list to act
     on — the unvisited (with who is paired with them), the unpaired, or the visited."""
     objects = _objects_in_scope(user, scope)
-    day = min(period.end, clock.now().date())
+    day = min(period.end, clock.today())
     total = objects.count()
     visited = objects.filter(_visited_q(scope.kind, period)).count()
     unpaired_q = _unpaired_q(scope.kind, day)
@@ -895,7 +895,7 @@ def enterprise_pairings(
 ) -> tuple[list[LevelSlot], list[Pairing]]:
     """四级联系 of an enterprise: the holder of each level on `day`, and the whole history
     (newest first within each level)."""
-    day = day or clock.now().date()
+    day = day or clock.today()
     history = list(
         Pairing.objects.filter(enterprise=enterprise)
         .select_related("official", "unit", "created_by")
@@ -929,7 +929,7 @@ def official_pairings(
     The official sees all of theirs; a manager sees those within their scope."""
     qs = Pairing.objects.filter(official=official).select_related("enterprise")
     if not include_ended:
-        today = clock.now().date()
+        today = clock.today()
         qs = qs.filter(Q(end_date__isnull=True) | Q(end_date__gt=today))
     if viewer.pk != official.pk:
         paths = manager_paths(viewer)

@@ -586,9 +586,9 @@ def visit_record(*, by: User, data: VisitInput) -> Visit:
     households = [r for r in resolved if r.kind == TargetKind.HOUSEHOLD]
     if len({r.grid_id for r in households}) > 1:
         raise InvalidInput(_("一次入户走访的各户须在同一网格"), field="targets")
-    visited_on = _check_date(data.visited_on or clock.now().date(), field="visited_on")
+    visited_on = _check_date(data.visited_on or clock.today(), field="visited_on")
     assert visited_on is not None
-    if visited_on > clock.now().date():
+    if visited_on > clock.today():
         raise InvalidInput(_("走访日期不能晚于今天"), field="visited_on")
     diary_kind = data.diary_kind or DEFAULT_DIARY[TargetKind(resolved[0].kind)]
     diary_kind = check_choice(diary_kind, DiaryKind, field="diary_kind")

@@ -72,7 +72,7 @@ def my_visits(request: HttpRequest) -> HttpResponse:
             "overdue": selectors.overdue_plans(user=user),
             "plans": selectors.open_plans(user=user),
             "visits": selectors.visit_list(user=user, mine=True, limit=20),
-            "today": clock.now().date(),
+            "today": clock.today(),
             "kinds": TargetKind.choices,
             "can_oversee": bool(selectors.coverage_allowed(user)),
             "can_manage_pairings": bool(manager_paths(user)),
@@ -188,7 +188,7 @@ def _form_context(
         "with_chosen": set(values.get("with_user", [])),
         "themes": THEMES,
         "item_rows": item_rows,
-        "today": clock.now().date().isoformat(),
+        "today": clock.today().isoformat(),
         "server_draft": {
             "data": draft.data if draft else None,
             "saved_at": draft.updated_at.isoformat() if draft else None,
@@ -229,7 +229,7 @@ def visit_new(request: HttpRequest) -> HttpResponse:
     """走访记录: pick objects (my paired objects first), write the diary, 三带走、三留下."""
     _require_official(request)
     if request.method != "POST":
-        values: dict[str, Any] = {"visited_on": clock.now().date().isoformat(), "t": []}
+        values: dict[str, Any] = {"visited_on": clock.today().isoformat(), "t": []}
         pre = request.GET.get("t", "")
         if pre:
             values["t"] = [pre]
@@ -412,7 +412,7 @@ def _period_context(request: HttpRequest, values: dict[str, Any]) -> dict[str, A
     return {
         "presets": [
             (label, "?" + _qs(others, **_period_values(p)))
-            for label, p in period_presets(clock.now().date())
+            for label, p in period_presets(clock.today())
         ],
         "custom": bool(values.get("start") or request.GET.get("start") or request.GET.get("end")),
         "raw_start": request.GET.get("start", ""),

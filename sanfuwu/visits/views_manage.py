@@ -115,7 +115,7 @@ def _render_enterprise(
 ) -> HttpResponse:
     error = error or {}
     slots, history = selectors.enterprise_pairings(enterprise=ent)
-    today = clock.now().date().isoformat()
+    today = clock.today().isoformat()
     return render(
         request,
         "visits/pairing_enterprise.html",
@@ -245,7 +245,7 @@ def pairing_official(request: HttpRequest, pk: int) -> HttpResponse:
             ),
             "include_ended": include_ended,
             "can_manage": bool(manager_paths(viewer)),
-            "today": clock.now().date(),
+            "today": clock.today(),
         },
     )
 

@@ -154,7 +154,7 @@ def test_a_supervision_costs_the_unit_and_the_person_through_award(tiny):
 def test_an_inactive_or_expired_rule_earns_nothing(tiny):
     PointRule.objects.filter(code="reply_on_time").update(active=False)
     PointRule.objects.filter(code="signed_on_time").update(
-        valid_to=clock.now().date() - timedelta(days=10)
+        valid_to=clock.today() - timedelta(days=10)
     )
     replied(tiny)
     sweep()

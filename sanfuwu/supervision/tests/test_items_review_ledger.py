@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from sanfuwu.conftest import hotline_demand, make_user
@@ -177,7 +178,7 @@ def test_ledger_rows_are_scoped_and_filtered_by_date(tiny):
     assert rows[0][0] == order.pk and rows[0][2] == d.pk and rows[0][9] == "待答复"
     assert rows[0][10] == "绿灯"
     assert list(selectors.supervision_ledger_rows(tiny.users["other_head"], None, None)) == []
-    today = order.created_at.date()
+    today = timezone.localdate(order.created_at)  # the ledger's dates are Beijing days
     assert list(selectors.supervision_ledger_rows(tiny.users["supervisor"], today, today))
     future = today + timedelta(days=5)
     assert list(selectors.supervision_ledger_rows(tiny.users["supervisor"], future, None)) == []

@@ -370,7 +370,7 @@ def test_visit_form_records_fellow_participants_and_stats_count_them(town):
     c = client_for(town.users["official"])
     form = c.get("/visits/new/").content.decode()
     assert f'name="with_user" value="{town.users["handler"].pk}"' in form
-    today = clock.now().date().isoformat()
+    today = clock.today().isoformat()
     base = {
         "t": [f"enterprise:{town.ent.pk}"],
         "visited_on": today,
@@ -387,7 +387,7 @@ def test_visit_form_records_fellow_participants_and_stats_count_them(town):
     detail = c.get(f"/visits/{visit.pk}/").content.decode()
     assert "同行人员" in detail and "chengban" in detail and "lingdao" in detail
     # the visit counts once, for its official and team; the participants as 同行
-    now = clock.now().date()
+    now = clock.today()
     period = period_of(f"{now:%Y-%m}", f"{now:%Y-%m}")
     total, rows = selectors.statistics(user=town.users["leader"], period=period, group="official")
     assert total.visits == 1 and total.enterprise_visits == 1

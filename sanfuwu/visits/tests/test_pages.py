@@ -40,7 +40,7 @@ def test_visit_form_offers_paired_objects_and_records_two_difficulties(town):
         "/visits/new/",
         {
             "t": [f"enterprise:{town.ent.pk}"],
-            "visited_on": clock.now().date().isoformat(),
+            "visited_on": clock.today().isoformat(),
             "diary_kind": "",
             "diary": "走访纤纳光电",
             "item_kind": ["difficulty", "difficulty", "suggestion"],
@@ -145,7 +145,7 @@ def test_home_shows_overdue_plans(town):
     services.plan_create(
         by=official,
         target=TargetRef("enterprise", town.ent.pk),
-        planned_on=clock.now().date() - timedelta(days=2),
+        planned_on=clock.today() - timedelta(days=2),
     )
     page = client_for(official).get("/").content.decode()
     assert "1 项走访计划已逾期" in page and "纤纳光电" in page

@@ -172,7 +172,7 @@ def test_bad_input_names_the_field_and_writes_nothing(town):
 
 def test_plans_are_done_by_a_visit_and_overdue_ones_are_listed(town):
     official = town.users["official"]
-    today = clock.now().date()
+    today = clock.today()
     late = services.plan_create(
         by=official,
         target=TargetRef("enterprise", town.ent.pk),
