@@ -1,8 +1,8 @@
 """Administrators edit categories, holiday schedules and look at (never edit) the audit trail."""
 
-from datetime import date
-
 from django.contrib import admin, messages
+
+from sanfuwu.core import clock
 
 from . import sla
 from .models import CalendarDay, Category, Demand, DemandEvent, HolidayYear
@@ -38,7 +38,7 @@ class HolidayYearAdmin(admin.ModelAdmin):
         return sla.calendar_source(obj.year)
 
     def changelist_view(self, request, extra_context=None):
-        this_year = date.today().year
+        this_year = clock.today().year  # Beijing's year, not the server's
         for year in (this_year, this_year + 1):
             if sla.calendar_source(year) == "weekends_only":
                 messages.warning(

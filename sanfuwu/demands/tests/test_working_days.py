@@ -151,3 +151,14 @@ def test_handling_days_are_configurable_per_kind(settings):
     settings.SANFUWU = {**settings.SANFUWU, "HANDLING_DAYS": {"consult": 3}}
     assert sla.handling_days_for("consult") == 3
     assert sla.handling_days_for("help") == 5
+
+
+def test_the_holiday_admin_warns_of_beijing_years_without_a_schedule(admin_client):
+    from sanfuwu.core import clock
+
+    response = admin_client.get("/admin/demands/holidayyear/")
+    assert response.status_code == 200
+    warned = [str(m) for m in response.context["messages"]]
+    for year in (clock.today().year, clock.today().year + 1):
+        expected = sla.calendar_source(year) == "weekends_only"
+        assert any(m.startswith(f"{year} 年") for m in warned) == expected
