@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -315,27 +314,7 @@ def main() -> None:
     if args.worker:
         worker(args.db, args.size, args.events)
         return
-    status = 0
-    for db in ["sqlite", "postgres"] if args.db == "both" else [args.db]:
-        if db == "postgres":
-            run.ensure_pg_database(args.size)
-        print(f"# {db}, {args.size} demands", flush=True)
-        rc = subprocess.call(
-            [
-                sys.executable,
-                __file__,
-                "--worker",
-                "--db",
-                db,
-                "--size",
-                str(args.size),
-                "--events",
-                str(args.events),
-            ],
-            env=run.env_for(db, args.size),
-            cwd=ROOT,
-        )
-        status = status or rc
+    status = run.run_workers(__file__, args.db, args.size, "--events", str(args.events))
     sys.exit(status)
 
 

@@ -253,29 +253,9 @@ def main() -> None:
     if args.worker:
         worker(args.db, args.size, args.events, exports)
         return
-    status = 0
-    for db in ["sqlite", "postgres"] if args.db == "both" else [args.db]:
-        if db == "postgres":
-            run.ensure_pg_database(args.size)
-        print(f"# {db}, {args.size} demands", flush=True)
-        rc = subprocess.call(
-            [
-                sys.executable,
-                __file__,
-                "--worker",
-                "--db",
-                db,
-                "--size",
-                str(args.size),
-                "--events",
-                str(args.events),
-                "--exports",
-                args.exports,
-            ],
-            env=run.env_for(db, args.size),
-            cwd=ROOT,
-        )
-        status = status or rc
+    status = run.run_workers(
+        __file__, args.db, args.size, "--events", str(args.events), "--exports", args.exports
+    )
     sys.exit(status)
 
 

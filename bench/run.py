@@ -243,6 +243,23 @@ def worker(db: str, size: int) -> None:
     measure_http(db, env_for(db, size))
 
 
+def run_workers(script: str, which: str, size: int, *extra: str) -> int:
+    """Run `script --worker` once per database of `which` (sqlite, postgres or both), each in a
+    fresh process on its cached data set; returns the first non-zero exit status."""
+    status = 0
+    for db in ["sqlite", "postgres"] if which == "both" else [which]:
+        if db == "postgres":
+            ensure_pg_database(size)
+        print(f"# {db}, {size} demands", flush=True)
+        rc = subprocess.call(
+            [sys.executable, script, "--worker", "--db", db, "--size", str(size), *extra],
+            env=env_for(db, size),
+            cwd=ROOT,
+        )
+        status = status or rc
+    return status
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -254,18 +271,7 @@ def main() -> None:
     if args.worker:
         worker(args.db, args.size)
         return
-    dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
-    status = 0
-    for db in dbs:
-        if db == "postgres":
-            ensure_pg_database(args.size)
-        print(f"# {db}, {args.size} demands", flush=True)
-        rc = subprocess.call(
-            [sys.executable, __file__, "--worker", "--db", db, "--size", str(args.size)],
-            env=env_for(db, args.size),
-            cwd=ROOT,
-        )
-        status = status or rc
+    status = run_workers(__file__, args.db, args.size)
     sys.exit(status)
 
 

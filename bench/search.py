@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from run import ensure_pg_database, env_for, prepare, result  # noqa: E402
+from run import prepare, result, run_workers  # noqa: E402
 
 # common terms (each in 10 % of the generated titles and bodies) and a rare one
 TERMS = {"parking": "停车", "noise": "噪音", "two_words": "老旧 电梯", "rare": "12345"}
@@ -147,17 +146,7 @@ def main() -> None:
     if args.worker:
         worker(args.db, args.size)
         return
-    status = 0
-    for db in ["sqlite", "postgres"] if args.db == "both" else [args.db]:
-        if db == "postgres":
-            ensure_pg_database(args.size)
-        print(f"# {db}, {args.size} demands", flush=True)
-        rc = subprocess.call(
-            [sys.executable, __file__, "--worker", "--db", db, "--size", str(args.size)],
-            env=env_for(db, args.size),
-            cwd=ROOT,
-        )
-        status = status or rc
+    status = run_workers(__file__, args.db, args.size)
     sys.exit(status)
 
 
